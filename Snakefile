@@ -1,0 +1,29 @@
+# Latent Space Refinement (LaSeR, arXiv:2106.00792) as a Snakemake workflow.
+# Loads and validates the config, includes one rule file per stage, defines `all`.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/baseline.smk"
+include: "rules/classifier.smk"
+include: "rules/refine.smk"
+include: "rules/hmc.smk"
+include: "rules/evaluate.smk"
+include: "rules/plots.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/table3.tsv",
+        "results/table3.md",
+        expand("results/{dataset}/figure.{ext}", dataset=DATASETS, ext=["png", "pdf"]),

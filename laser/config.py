@@ -1,0 +1,118 @@
+"""Validation of the workflow configuration, with messages that name the key."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import jsonschema
+import yaml
+
+from laser.training import OptimConfig
+
+__all__ = ["ConfigError", "validate", "section", "optim_config", "split"]
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message lists every bad key and what is allowed."""
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    key = _key(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        where = f"under '{key}'" if err.absolute_path else "at the top level"
+        return f"unknown key(s) {extra} {where}; allowed: {allowed}"
+    if err.validator == "required":
+        return f"'{key}': {err.message}"
+    if err.validator == "enum" and "propertyNames" in err.schema_path:
+        return f"'{key}': unknown name {err.instance!r}; allowed: {err.validator_value}"
+    if err.validator == "enum":
+        return f"'{key}' = {err.instance!r}: must be one of {err.validator_value}"
+    desc = err.schema.get("description")
+    hint = f" ({desc})" if desc else ""
+    return f"'{key}' = {err.instance!r}: {err.message}{hint}"
+
+
+def _semantic(config: dict[str, Any]) -> list[str]:
+    """Checks the schema cannot express: ordered ranges, distinct dims."""
+    errors = []
+    ranges = {
+        f"datasets.{name}.range": ds.get("range")
+        for name, ds in config.get("datasets", {}).items()
+    }
+    ranges["evaluate.latent_range"] = config.get("evaluate", {}).get("latent_range")
+    for key, rng in ranges.items():
+        if rng is None:
+            continue
+        for axis, (lo, hi) in zip("xy", rng, strict=False):
+            if not lo < hi:
+                errors.append(f"'{key}' = {rng}: {axis} range [{lo}, {hi}] is inverted")
+    dims = config.get("evaluate", {}).get("dims", [0, 1])
+    if len(set(dims)) != len(dims):
+        errors.append(f"'evaluate.dims' = {dims}: the two columns must differ")
+    return errors
+
+
+def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) -> None:
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].split("/")[-1]]
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if "$ref" in sub and "default" not in sub:
+            sub = {**root["$defs"][sub["$ref"].split("/")[-1]], **sub}
+        if key not in instance and "default" in sub:
+            instance[key] = sub["default"]
+        if key in instance:
+            _fill_defaults(instance[key], sub, root)
+
+
+def validate(config: dict[str, Any], schema_path: str | os.PathLike) -> dict[str, Any]:
+    """Check `config` against the YAML schema; fill in the schema's defaults.
+
+    Raises:
+        ConfigError: one line per problem, each naming the config key.
+    """
+    with open(schema_path) as f:
+        schema = yaml.safe_load(f)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    messages = [_describe(e) for e in errors]
+    if not messages:
+        _fill_defaults(config, schema, schema)
+        messages = _semantic(config)
+    if messages:
+        raise ConfigError(
+            "invalid configuration:\n" + "\n".join(f"  - {m}" for m in messages)
+        )
+    return config
+
+
+def section(config: dict[str, Any], name: str, dataset: str) -> dict[str, Any]:
+    """Settings of section `name` for `dataset`: the global ones, then its overrides."""
+    return {**config[name], **config["datasets"][dataset].get(name, {})}
+
+
+def optim_config(settings: dict[str, Any]) -> dict[str, Any]:
+    """The optimiser keys of a section, as keyword arguments of `OptimConfig`."""
+    out = {
+        k: settings[k]
+        for k in ("epochs", "batch_size", "lr", "weight_decay", "lr_decay")
+        if k in settings
+    }
+    if "beta1" in settings:
+        out["betas"] = (settings["beta1"], settings["beta2"])
+    return out
+
+
+def split(settings: dict[str, Any], arch_cls: type) -> tuple[Any, OptimConfig]:
+    """A section's settings as (architecture dataclass, OptimConfig)."""
+    fields = arch_cls.__dataclass_fields__
+    arch = arch_cls(**{k: v for k, v in settings.items() if k in fields})
+    return arch, OptimConfig(**optim_config(settings))

@@ -1,0 +1,117 @@
+"""The paper's figure grid (Figs. 3-5): feature-space and latent-space histograms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from laser.datasets import TOYS  # noqa: E402
+
+__all__ = ["Panel", "LABELS", "label", "title", "figure_grid"]
+
+# Display names of the method names used in paths and tables.
+LABELS = {
+    "truth": "Truth",
+    "baseline": "Baseline",
+    "hmc": "HMC",
+    "laser": "LaSeR",
+    "dctr": "DCTR",
+}
+
+
+def label(method: str) -> str:
+    """The display name of a method (its own name where none is registered)."""
+    return LABELS.get(method, method)
+
+
+def title(dataset: str) -> str:
+    """Figure title: the dataset and the true Betti numbers of its support."""
+    b0, b1 = TOYS[dataset].betti
+    return f"{dataset.replace('_', ' ')}: true Betti numbers b0 = {b0}, b1 = {b1}"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One column of the grid.
+
+    Attributes:
+        method: method name (`truth`, `baseline`, `hmc`, `laser`, `dctr`, ...).
+        x: data-space points (N, D); the first two columns are shown.
+        z: latent points (N, D) or None (no latent panel, as for the truth).
+        w: optional weights (N,) (DCTR).
+    """
+
+    method: str
+    x: np.ndarray
+    z: np.ndarray | None = None
+    w: np.ndarray | None = None
+
+
+def _hist(
+    points: np.ndarray, w: np.ndarray | None, bins: int, rng: Sequence[Sequence[float]]
+) -> np.ndarray:
+    h, _, _ = np.histogram2d(
+        points[:, 0], points[:, 1], bins=bins, range=rng, weights=w, density=True
+    )
+    return h.T  # (bins_y, bins_x) for pcolormesh
+
+
+def figure_grid(
+    panels: Sequence[Panel],
+    x_range: Sequence[Sequence[float]],
+    z_range: Sequence[Sequence[float]],
+    bins: int = 100,
+    title: str = "",
+) -> plt.Figure:
+    """Draw the paper's grid: one column per method, feature space on top, latent
+    space below, on a common colour scale per row (arXiv:2106.00792, Figs. 3-5).
+
+    Args:
+        panels: the columns, in order.
+        x_range: [[x0, x1], [y0, y1]] of the feature-space histograms.
+        z_range: the same for the latent space.
+        bins: bins per axis.
+        title: figure title (dataset and Betti numbers).
+    """
+    sns.set_theme(style="white", context="paper")
+    n = len(panels)
+    fig, axes = plt.subplots(2, n, figsize=(2.4 * n, 5.2), squeeze=False)
+    top = [_hist(p.x, p.w, bins, x_range) for p in panels]
+    low = [None if p.z is None else _hist(p.z, p.w, bins, z_range) for p in panels]
+    # Colour scales: 1.2 x the first panel's maximum in each row (the truth above,
+    # the first latent panel below), so that one collapsed method saturates
+    # instead of washing out the others.
+    vmax_top = 1.2 * top[0].max()
+    vmax_low = 1.2 * next((h.max() for h in low if h is not None), 1.0)
+    xe = [np.linspace(*x_range[i], bins + 1) for i in (0, 1)]
+    ze = [np.linspace(*z_range[i], bins + 1) for i in (0, 1)]
+    cmap = sns.color_palette("viridis", as_cmap=True)
+    for i, p in enumerate(panels):
+        ax = axes[0, i]
+        ax.pcolormesh(*xe, top[i], vmin=0, vmax=vmax_top, cmap=cmap, rasterized=True)
+        ax.set_title(label(p.method))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax = axes[1, i]
+        if low[i] is None:
+            ax.axis("off")
+            continue
+        ax.pcolormesh(*ze, low[i], vmin=0, vmax=vmax_low, cmap=cmap, rasterized=True)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].set_ylabel("Feature space")
+    first_latent = next((i for i, h in enumerate(low) if h is not None), 0)
+    axes[1, first_latent].set_ylabel("Latent space")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

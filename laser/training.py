@@ -1,0 +1,153 @@
+"""The shared training loop: Adam, exponential LR decay, progress, NaN guard, device."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+__all__ = [
+    "OptimConfig",
+    "resolve_device",
+    "resolve_dtype",
+    "make_optimizer",
+    "minibatches",
+    "check_finite",
+    "fit",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser settings (arXiv:2106.00792, Sec. 4.1)."""
+
+    epochs: int = 100  # passes over the training set
+    batch_size: int = 2000  # points per update
+    lr: float = 1e-3  # Adam's initial learning rate
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's beta1, beta2
+    weight_decay: float = 0.0  # L2 penalty in Adam
+    lr_decay: float = 0.999  # learning rate factor applied after each epoch
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        object.__setattr__(self, "betas", tuple(self.betas))
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """`auto` picks CUDA where a GPU is visible, else the CPU; the choice is logged."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError("device 'cuda' was asked for, but no GPU is visible")
+        log.info("device: %s (%s)", device, torch.cuda.get_device_name(device))
+    else:
+        log.info("device: cpu (%d threads)", torch.get_num_threads())
+    return device
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    """Map `float32` / `float64` to the torch dtype."""
+    dtypes = {"float32": torch.float32, "float64": torch.float64}
+    if name not in dtypes:
+        raise ValueError(f"dtype must be one of {sorted(dtypes)}, got '{name}'")
+    return dtypes[name]
+
+
+def make_optimizer(
+    params: Sequence[torch.nn.Parameter] | Iterator[torch.nn.Parameter],
+    config: OptimConfig,
+) -> tuple[torch.optim.Adam, torch.optim.lr_scheduler.ExponentialLR]:
+    """Adam with the configured betas and weight decay, and x lr_decay per epoch."""
+    trainable = [p for p in params if p.requires_grad]
+    opt = torch.optim.Adam(
+        trainable, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
+    )
+    return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=config.lr_decay)
+
+
+def minibatches(
+    n: int, batch_size: int, generator: torch.Generator, device: torch.device
+) -> Iterator[torch.Tensor]:
+    """Shuffled index batches covering all `n` rows once (an epoch)."""
+    perm = torch.randperm(n, generator=generator).to(device)
+    yield from torch.split(perm, batch_size)
+
+
+def check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int) -> None:
+    """Stop training on a NaN or infinite loss, naming stage, epoch and step."""
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"{stage}: loss is {loss.item()} at epoch {epoch}, step {step}; "
+            "no model is written (lower the learning rate or check the input data)"
+        )
+
+
+def fit(
+    model: torch.nn.Module,
+    loss_fn: Callable[..., torch.Tensor],
+    tensors: Sequence[torch.Tensor],
+    config: OptimConfig,
+    generator: torch.Generator,
+    stage: str,
+) -> list[float]:
+    """Minimise `loss_fn(*batch)` over minibatches of `tensors` with Adam.
+
+    One epoch visits every row once; the learning rate is multiplied by
+    `config.lr_decay` after each epoch (Sec. 4.1). Every epoch logs its mean
+    loss, learning rate and wall time.
+
+    Args:
+        model: the module whose parameters are trained.
+        loss_fn: maps a batch (one slice of each tensor) to a scalar loss.
+        tensors: training tensors with equal first dimension, on the model's device.
+        config: optimiser settings.
+        generator: CPU generator for the shuffling.
+        stage: name used in log lines and errors (e.g. "train_baseline").
+
+    Returns:
+        The mean training loss of each epoch.
+    """
+    opt, sched = make_optimizer(model.parameters(), config)
+    n = tensors[0].shape[0]
+    history = []
+    start = time.perf_counter()
+    model.train()
+    for epoch in range(1, config.epochs + 1):
+        t0, total, count = time.perf_counter(), 0.0, 0
+        for step, idx in enumerate(
+            minibatches(n, config.batch_size, generator, tensors[0].device), 1
+        ):
+            loss = loss_fn(*(t[idx] for t in tensors))
+            check_finite(loss, stage, epoch, step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+            count += len(idx)
+        sched.step()
+        history.append(total / count)
+        log.info(
+            "%s epoch %d/%d loss %.5f lr %.3g time %.1fs (total %.1fs)",
+            stage,
+            epoch,
+            config.epochs,
+            history[-1],
+            opt.param_groups[0]["lr"],
+            time.perf_counter() - t0,
+            time.perf_counter() - start,
+        )
+    model.eval()
+    return history

@@ -1,0 +1,40 @@
+rule evaluate:
+    output:
+        metrics="results/{dataset}/metrics.tsv",
+    input:
+        unpack(method_samples),
+        truth="results/{dataset}/data/truth.npz",
+        truth_test="results/{dataset}/data/truth_test.npz",
+        code=code("metrics", "evaluation", "io"),
+    log:
+        "logs/evaluate/{dataset}.log",
+    benchmark:
+        "benchmarks/evaluate/{dataset}.tsv"
+    params:
+        methods=METHODS,
+        range=dataset_range,
+        bins=config["evaluate"]["bins"],
+        dims=config["evaluate"]["dims"],
+    conda:
+        "../envs/laser.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule table:
+    output:
+        tsv=report(
+            "results/table3.tsv",
+            caption="../report/table.rst",
+            category="Table 3",
+        ),
+        md="results/table3.md",
+    input:
+        metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
+        code=code("evaluation", "io"),
+    log:
+        "logs/table/all.log",
+    conda:
+        "../envs/laser.yaml"
+    script:
+        "../scripts/table.py"

@@ -1,0 +1,32 @@
+rule plot_figure:
+    output:
+        png=report(
+            "results/{dataset}/figure.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"dataset": "{dataset}", "format": "PNG"},
+        ),
+        pdf=report(
+            "results/{dataset}/figure.pdf",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels={"dataset": "{dataset}", "format": "PDF"},
+        ),
+    input:
+        unpack(method_samples),
+        truth="results/{dataset}/data/truth.npz",
+        code=code("plots", "io"),
+    log:
+        "logs/plot_figure/{dataset}.log",
+    benchmark:
+        "benchmarks/plot_figure/{dataset}.tsv"
+    params:
+        methods=METHODS,
+        range=dataset_range,
+        latent_range=config["evaluate"]["latent_range"],
+        bins=config["evaluate"]["bins"],
+        dims=config["evaluate"]["dims"],
+    conda:
+        "../envs/laser.yaml"
+    script:
+        "../scripts/plot_figure.py"

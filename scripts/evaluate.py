@@ -1,0 +1,17 @@
+"""Rule evaluate: score every method against the truth, beside the noise floor."""
+
+from laser import io
+from laser.evaluation import score_methods
+from laser.logs import log_to
+
+log_to(snakemake.log[0])
+p, inp = snakemake.params, snakemake.input
+samples = {}
+for m in p.methods:
+    s = io.load_samples(inp[m])
+    samples[m] = (s["x"], s.get("w"))
+truth, test = io.load_samples(inp.truth)["x"], io.load_samples(inp.truth_test)["x"]
+df = score_methods(
+    snakemake.wildcards.dataset, truth, test, samples, p.bins, p.range, p.dims
+)
+io.save_table(df, snakemake.output.metrics)

@@ -1,0 +1,16 @@
+"""Rule sample_laser: the LaSeR generator, z = phi(y) and x = g(z)."""
+
+from laser import flows, gan, io
+from laser.logs import log_to
+from laser.training import resolve_device, resolve_dtype
+
+log_to(snakemake.log[0], snakemake.threads)
+p = snakemake.params
+dtype, device = (
+    resolve_dtype(p.dtype),
+    resolve_device(snakemake.config.get("device", "auto")),
+)
+refiner = io.load_model(snakemake.input.refiner, gan.build, dtype, device)
+flow = io.load_model(snakemake.input.baseline, flows.build, dtype, device)
+z = gan.sample(refiner, p.n, p.seed)
+io.save_samples(snakemake.output.samples, z=z, x=flows.transform(flow, z))
