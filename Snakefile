@@ -12,6 +12,12 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+
+
 include: "rules/data.smk"
 include: "rules/baseline.smk"
 include: "rules/classifier.smk"

@@ -1,1 +1,1 @@
-"""Latent Space Refinement (LaSeR), arXiv:2106.00792: the science behind the workflow."""
+"""Latent Space Refinement (LaSeR, arXiv:2106.00792): the science of the workflow."""

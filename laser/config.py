@@ -17,6 +17,16 @@ class ConfigError(ValueError):
     """An invalid configuration; the message lists every bad key and what is allowed."""
 
 
+# JSON Schema's `integer` admits 12.0; here an integer key must be written as one, so
+# that a float never reaches range() or an array size deep inside a job.
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
+    ),
+)
+
+
 def _key(path: Any) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
@@ -40,12 +50,15 @@ def _describe(err: jsonschema.ValidationError) -> str:
 
 
 def _semantic(config: dict[str, Any]) -> list[str]:
-    """Checks the schema cannot express: ordered ranges, distinct dims."""
-    errors = []
-    ranges = {
-        f"datasets.{name}.range": ds.get("range")
-        for name, ds in config.get("datasets", {}).items()
-    }
+    """Checks the schema cannot express: toys defined, ordered ranges, distinct dims."""
+    errors: list[str] = []
+    toys = config.get("toys", {})
+    errors += [
+        f"'datasets' names '{name}', which has no entry under 'toys' (its range)"
+        for name in config.get("datasets", [])
+        if name not in toys
+    ]
+    ranges = {f"toys.{name}.range": toy.get("range") for name, toy in toys.items()}
     ranges["evaluate.latent_range"] = config.get("evaluate", {}).get("latent_range")
     for key, rng in ranges.items():
         if rng is None:
@@ -81,7 +94,7 @@ def validate(config: dict[str, Any], schema_path: str | os.PathLike) -> dict[str
     """
     with open(schema_path) as f:
         schema = yaml.safe_load(f)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     messages = [_describe(e) for e in errors]
     if not messages:
@@ -95,8 +108,10 @@ def validate(config: dict[str, Any], schema_path: str | os.PathLike) -> dict[str
 
 
 def section(config: dict[str, Any], name: str, dataset: str) -> dict[str, Any]:
-    """Settings of section `name` for `dataset`: the global ones, then its overrides."""
-    return {**config[name], **config["datasets"][dataset].get(name, {})}
+    """Settings of section `name` for `dataset`: the global ones, then the toy's
+    overrides, with keys sorted (so that Snakemake sees equal params as equal)."""
+    merged = {**config[name], **config["toys"][dataset].get(name, {})}
+    return dict(sorted(merged.items()))
 
 
 def optim_config(settings: dict[str, Any]) -> dict[str, Any]:

@@ -206,4 +206,5 @@ def sample(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw z ~ N(0, I) and x = g(z): returns (z, x), each (n, D) float32."""
     z = torch.randn(n, model.dim, generator=torch_generator(seed), dtype=torch.float64)
-    return z.numpy().astype(np.float32), transform(model, z, batch_size)
+    z = z.float()  # stored as float32: x is g of exactly the stored z
+    return z.numpy(), transform(model, z, batch_size)

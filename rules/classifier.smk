@@ -1,40 +1,40 @@
 rule train_classifier:
-    output:
-        model="results/{dataset}/classifier/model.pt",
     input:
         data="results/{dataset}/data/classifier.npz",
         baseline="results/{dataset}/baseline/model.pt",
         code=code("classifier", "flows", "training", "io"),
+    output:
+        model="results/{dataset}/classifier/model.pt",
     log:
         "logs/train_classifier/{dataset}.log",
     benchmark:
         "benchmarks/train_classifier/{dataset}.tsv"
+    conda:
+        "../envs/laser.yaml"
+    threads: 2
     params:
         settings=settings("classifier"),
         dtype=config["dtype"],
         seed=seed("train_classifier"),
-    threads: 2
-    conda:
-        "../envs/laser.yaml"
     script:
         "../scripts/train_classifier.py"
 
 
 rule compute_weights:
-    output:
-        samples="results/{dataset}/dctr/samples.npz",
     input:
         samples="results/{dataset}/baseline/samples.npz",
         classifier="results/{dataset}/classifier/model.pt",
         code=code("classifier", "io"),
+    output:
+        samples="results/{dataset}/dctr/samples.npz",
     log:
         "logs/compute_weights/{dataset}.log",
     benchmark:
         "benchmarks/compute_weights/{dataset}.tsv"
-    params:
-        dtype=config["dtype"],
-    threads: 2
     conda:
         "../envs/laser.yaml"
+    threads: 2
+    params:
+        dtype=config["dtype"],
     script:
         "../scripts/compute_weights.py"

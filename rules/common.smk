@@ -7,10 +7,12 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 BASEDIR = Path(workflow.basedir)
-# The package `laser` is importable here and in every job (also without install).
+# The package `laser` is importable here and, through PYTHONPATH, in every job, also
+# in a conda env or on a cluster node where it is not installed. (This sets the
+# variable for the jobs; the workflow requires none from the user.)
 sys.path.insert(0, str(BASEDIR))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(BASEDIR), os.environ.get("PYTHONPATH", "")) if p
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [str(BASEDIR), os.getenv("PYTHONPATH")]))
 )
 
 from laser.config import ConfigError, section, validate
@@ -25,22 +27,18 @@ DATASETS = list(config["datasets"])
 METHODS = list(config["methods"])
 
 
-wildcard_constraints:
-    dataset="|".join(DATASETS),
-
-
 def settings(name):
     """The config section `name` for the job's dataset, overrides applied."""
     return lambda wildcards: section(config, name, wildcards.dataset)
 
 
 def seed(rule_name):
-    """The job's own seed, derived from the global seed, rule and dataset."""
+    """The job's own seed, derived from the global seed, its name and the dataset."""
     return lambda wildcards: derive_seed(config["seed"], rule_name, wildcards.dataset)
 
 
 def code(*modules):
-    """Package modules a rule uses: inputs, so that editing one reruns the rule."""
+    """Package modules used by a job, as inputs: editing one reruns its jobs."""
     return [str(BASEDIR / "laser" / f"{m}.py") for m in modules]
 
 
@@ -51,4 +49,4 @@ def method_samples(wildcards):
 
 def dataset_range(wildcards):
     """The histogram range of the job's dataset."""
-    return config["datasets"][wildcards.dataset]["range"]
+    return config["toys"][wildcards.dataset]["range"]

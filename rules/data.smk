@@ -1,15 +1,17 @@
 rule generate_data:
+    input:
+        code=code("datasets", "io"),
     output:
         train="results/{dataset}/data/train.npz",
         classifier="results/{dataset}/data/classifier.npz",
         truth="results/{dataset}/data/truth.npz",
         truth_test="results/{dataset}/data/truth_test.npz",
-    input:
-        code=code("datasets", "io"),
     log:
         "logs/generate_data/{dataset}.log",
     benchmark:
         "benchmarks/generate_data/{dataset}.tsv"
+    conda:
+        "../envs/laser.yaml"
     params:
         sizes=lambda wildcards: {
             "train": config["data"]["n_train"],
@@ -18,7 +20,5 @@ rule generate_data:
             "truth_test": config["data"]["n_eval"],
         },
         seed=seed("generate_data"),
-    conda:
-        "../envs/laser.yaml"
     script:
         "../scripts/generate_data.py"

@@ -1,27 +1,30 @@
 rule evaluate:
-    output:
-        metrics="results/{dataset}/metrics.tsv",
     input:
         unpack(method_samples),
         truth="results/{dataset}/data/truth.npz",
         truth_test="results/{dataset}/data/truth_test.npz",
         code=code("metrics", "evaluation", "io"),
+    output:
+        metrics="results/{dataset}/metrics.tsv",
     log:
         "logs/evaluate/{dataset}.log",
     benchmark:
         "benchmarks/evaluate/{dataset}.tsv"
+    conda:
+        "../envs/laser.yaml"
     params:
         methods=METHODS,
         range=dataset_range,
         bins=config["evaluate"]["bins"],
         dims=config["evaluate"]["dims"],
-    conda:
-        "../envs/laser.yaml"
     script:
         "../scripts/evaluate.py"
 
 
 rule table:
+    input:
+        metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
+        code=code("evaluation", "io"),
     output:
         tsv=report(
             "results/table3.tsv",
@@ -29,9 +32,6 @@ rule table:
             category="Table 3",
         ),
         md="results/table3.md",
-    input:
-        metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
-        code=code("evaluation", "io"),
     log:
         "logs/table/all.log",
     conda:

@@ -1,21 +1,21 @@
 rule run_hmc:
-    output:
-        samples="results/{dataset}/hmc/samples.npz",
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
         code=code("mcmc", "pullback", "flows", "classifier", "io"),
+    output:
+        samples="results/{dataset}/hmc/samples.npz",
     log:
         "logs/run_hmc/{dataset}.log",
     benchmark:
         "benchmarks/run_hmc/{dataset}.tsv"
+    conda:
+        "../envs/laser.yaml"
+    threads: 2
     params:
         hmc=settings("hmc"),
         n=config["data"]["n_eval"],
         dtype=config["dtype"],
         seed=seed("run_hmc"),
-    threads: 2
-    conda:
-        "../envs/laser.yaml"
     script:
         "../scripts/run_hmc.py"

@@ -1,4 +1,8 @@
 rule plot_figure:
+    input:
+        unpack(method_samples),
+        truth="results/{dataset}/data/truth.npz",
+        code=code("plots", "io"),
     output:
         png=report(
             "results/{dataset}/figure.png",
@@ -12,21 +16,17 @@ rule plot_figure:
             category="Figures",
             labels={"dataset": "{dataset}", "format": "PDF"},
         ),
-    input:
-        unpack(method_samples),
-        truth="results/{dataset}/data/truth.npz",
-        code=code("plots", "io"),
     log:
         "logs/plot_figure/{dataset}.log",
     benchmark:
         "benchmarks/plot_figure/{dataset}.tsv"
+    conda:
+        "../envs/laser.yaml"
     params:
         methods=METHODS,
         range=dataset_range,
         latent_range=config["evaluate"]["latent_range"],
         bins=config["evaluate"]["bins"],
         dims=config["evaluate"]["dims"],
-    conda:
-        "../envs/laser.yaml"
     script:
         "../scripts/plot_figure.py"

@@ -1,0 +1,217 @@
+"""End-to-end runs of the Snakemake workflow on the tiny config, in a temporary copy."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "configs" / "tiny.yaml"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+DATASETS = ["gaussians", "double_donut", "rings"]
+METHODS = ["baseline", "hmc", "laser", "dctr"]
+RULES = [
+    "generate_data",
+    "train_baseline",
+    "sample_baseline",
+    "train_classifier",
+    "compute_weights",
+    "train_refiner",
+    "sample_laser",
+    "run_hmc",
+    "evaluate",
+    "plot_figure",
+    "table",
+]
+
+pytestmark = pytest.mark.workflow
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A copy of the workflow's sources (no results, no venv, no git)."""
+    for name in ["Snakefile", "config.yaml", "pyproject.toml"]:
+        shutil.copy(REPO / name, dest / name)
+    for name in ["rules", "scripts", "schemas", "laser", "report", "envs", "profiles"]:
+        shutil.copytree(
+            REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(TINY, dest / "tiny.yaml")
+    return dest
+
+
+def snakemake(
+    workdir: Path, *args: str, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """Run snakemake in `workdir` under a hard timeout (it is killed after it)."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    cmd = ["timeout", "-k", "15", str(timeout), SNAKEMAKE, "--cores", "2", *args]
+    return subprocess.run(
+        cmd, cwd=workdir, capture_output=True, text=True, env=env, check=False
+    )
+
+
+def reasons(dry_run_output: str) -> str:
+    """The distinct 'reason:' lines of a dry run, for assertion messages."""
+    lines = {ln.strip() for ln in dry_run_output.splitlines() if "reason:" in ln}
+    return "\n".join(sorted(lines))
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    block = dry_run_output.split("Job stats:")[-1]
+    counts = {}
+    for line in block.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole workflow run once on the tiny config."""
+    work = copy_workflow(tmp_path_factory.mktemp("workflow"))
+    res = snakemake(work, "--configfile", "tiny.yaml", timeout=1200)
+    assert res.returncode == 0, res.stderr[-5000:]
+    return work
+
+
+def test_dry_run_lists_every_rule(tmp_path: Path) -> None:
+    work = copy_workflow(tmp_path)
+    res = snakemake(work, "-n", "--configfile", "tiny.yaml")
+    assert res.returncode == 0, res.stderr
+    counts = job_counts(res.stdout)
+    assert counts == {
+        **{rule: 3 for rule in RULES if rule != "table"},
+        "table": 1,
+        "all": 1,
+    }
+
+
+def test_a_config_file_selects_the_datasets(tmp_path: Path) -> None:
+    work = copy_workflow(tmp_path)
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"] = ["rings"]
+    (work / "one.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(work, "-n", "--configfile", "one.yaml")
+    assert res.returncode == 0, res.stderr
+    assert job_counts(res.stdout) == {rule: 1 for rule in [*RULES, "all"]}
+    assert "gaussians" not in res.stdout
+
+
+def test_lint_passes() -> None:
+    res = snakemake(REPO, "--lint", "--configfile", str(TINY))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Congratulations" in res.stdout + res.stderr
+
+
+def test_bad_config_stops_before_any_job(tmp_path: Path) -> None:
+    work = copy_workflow(tmp_path)
+    bad = yaml.safe_load(TINY.read_text())
+    bad["hmc"]["step_size"] = -0.1
+    (work / "bad.yaml").write_text(yaml.safe_dump(bad))
+    res = snakemake(work, "--configfile", "bad.yaml")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "hmc.step_size" in out
+    assert "Traceback" not in out
+    assert not (work / "results").exists()
+
+
+def test_table_has_every_method_with_finite_scores(run: Path) -> None:
+    table = pd.read_csv(run / "results" / "table3.tsv", sep="\t")
+    assert set(table["dataset"]) == set(DATASETS)
+    assert set(table["convention"]) == {"paper", "normalised"}
+    for (dataset, convention), group in table.groupby(["dataset", "convention"]):
+        assert sorted(group["method"]) == sorted(["truth", *METHODS]), dataset
+        assert np.isfinite(group[["emd", "jsd", "floor_emd", "floor_jsd"]]).all().all()
+        assert (group[["emd", "jsd"]] >= 0).all().all()
+        truth = group[group["method"] == "truth"].iloc[0]
+        assert truth["emd"] == truth["floor_emd"]
+        baseline = group[group["method"] == "baseline"].iloc[0]
+        # the noise floor lies below the baseline's score
+        assert truth["emd"] < baseline["emd"], (dataset, convention)
+        assert truth["jsd"] < baseline["jsd"], (dataset, convention)
+        papers = group.set_index("method")[["paper_emd", "paper_jsd"]]
+        if convention == "paper":
+            assert papers.loc[METHODS].notna().all().all()
+        else:
+            assert papers.isna().all().all()
+    md = (run / "results" / "table3.md").read_text()
+    assert "| dataset" in md and "double_donut" in md
+
+
+def test_samples_follow_the_file_contract(run: Path) -> None:
+    cfg = yaml.safe_load(TINY.read_text())
+    n = cfg["data"]["n_eval"]
+    for dataset in DATASETS:
+        for method in METHODS:
+            with np.load(run / "results" / dataset / method / "samples.npz") as f:
+                assert f["x"].shape == (n, 2) and f["x"].dtype == np.float32
+                assert f["z"].shape == (n, 2) and f["z"].dtype == np.float32
+                assert np.isfinite(f["x"]).all()
+                if method == "dctr":
+                    assert f["w"].shape == (n,) and (f["w"] > 0).all()
+        with np.load(run / "results" / dataset / "data" / "train.npz") as f:
+            assert f["x"].shape == (cfg["data"]["n_train"], 2)
+
+
+def test_figures_logs_and_benchmarks(run: Path) -> None:
+    for dataset in DATASETS:
+        png = (run / "results" / dataset / "figure.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+        pdf = (run / "results" / dataset / "figure.pdf").read_bytes()
+        assert pdf[:5] == b"%PDF-"
+        for stage in ["train_baseline", "train_classifier"]:
+            text = (run / "logs" / stage / f"{dataset}.log").read_text()
+            assert re.search(r"epoch 3/3 loss [\d.]+ lr [\d.e-]+ time", text)
+        text = (run / "logs" / "train_refiner" / f"{dataset}.log").read_text()
+        assert "refiner epoch 2/2 d_loss" in text
+        text = (run / "logs" / "run_hmc" / f"{dataset}.log").read_text()
+        assert re.search(r"acceptance \d\.\d+", text)
+        for rule in RULES:
+            if rule != "table":
+                bench = run / "benchmarks" / rule / f"{dataset}.tsv"
+                if bench.exists():
+                    assert "max_rss" in bench.read_text()
+
+
+def test_editing_hmc_step_size_reruns_only_hmc_and_downstream(run: Path) -> None:
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["hmc"]["step_size"] = 0.07
+    (run / "edited.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(run, "-n", "--configfile", "edited.yaml")
+    assert res.returncode == 0, res.stderr
+    assert job_counts(res.stdout) == {
+        "run_hmc": 3,
+        "evaluate": 3,
+        "plot_figure": 3,
+        "table": 1,
+        "all": 1,
+    }, reasons(res.stdout)
+
+
+def test_editing_a_package_module_reruns_its_rules(run: Path) -> None:
+    res = snakemake(run, "-n", "--configfile", "tiny.yaml")
+    assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr
+    os.utime(run / "laser" / "gan.py")  # as if edited
+    res = snakemake(run, "-n", "--configfile", "tiny.yaml")
+    counts = job_counts(res.stdout)
+    assert counts["train_refiner"] == 3 and counts["sample_laser"] == 3
+    assert "train_baseline" not in counts and "run_hmc" not in counts
+
+
+def test_report(run: Path) -> None:
+    res = snakemake(run, "--configfile", "tiny.yaml", "--report", "report.html")
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (run / "report.html").read_text(errors="replace")
+    assert "Table 3" in html and "Figures" in html
