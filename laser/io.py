@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import tempfile
@@ -130,8 +131,12 @@ def save_model(
 ) -> None:
     """Save `{"state_dict", "hparams"}` atomically; `hparams` rebuild the model."""
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    # Serialise in memory: torch names the archive after the file, and the temporary
+    # file's random name would make equal models differ in bytes.
+    buffer = io.BytesIO()
+    torch.save({"state_dict": state, "hparams": dict(hparams)}, buffer)
     final, tmp = _atomic_path(path, ".pt")
-    torch.save({"state_dict": state, "hparams": dict(hparams)}, tmp)
+    tmp.write_bytes(buffer.getvalue())
     _replace(tmp, final)
 
 
