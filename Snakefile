@@ -1,11 +1,15 @@
 # Latent Space Refinement (LaSeR, arXiv:2106.00792) as a Snakemake workflow.
 # Loads and validates the config, includes one rule file per stage, defines `all`.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The paper's settings; a file given with --configfile is merged over them. Found
+# beside this Snakefile, so that `-s path/to/Snakefile -d elsewhere` works too.
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 report: "report/workflow.rst"
