@@ -11,6 +11,10 @@ rule train_baseline:
     conda:
         "../envs/laser.yaml"
     threads: 2
+    resources:
+        mem_mb=mem_mb("train_baseline"),
+        runtime=runtime("train_baseline"),
+        gpu=GPUS,
     params:
         settings=settings("baseline"),
         dtype=config["dtype"],
@@ -32,6 +36,10 @@ rule sample_baseline:
     conda:
         "../envs/laser.yaml"
     threads: 2
+    resources:
+        mem_mb=mem_mb("sample_baseline"),
+        runtime=runtime("sample_baseline"),
+        gpu=GPUS,
     params:
         n=config["data"]["n_eval"],
         dtype=config["dtype"],

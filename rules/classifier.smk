@@ -12,6 +12,10 @@ rule train_classifier:
     conda:
         "../envs/laser.yaml"
     threads: 2
+    resources:
+        mem_mb=mem_mb("train_classifier"),
+        runtime=runtime("train_classifier"),
+        gpu=GPUS,
     params:
         settings=settings("classifier"),
         dtype=config["dtype"],
@@ -34,6 +38,10 @@ rule compute_weights:
     conda:
         "../envs/laser.yaml"
     threads: 2
+    resources:
+        mem_mb=mem_mb("compute_weights"),
+        runtime=runtime("compute_weights"),
+        gpu=GPUS,
     params:
         dtype=config["dtype"],
     script:

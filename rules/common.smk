@@ -50,3 +50,106 @@ def method_samples(wildcards):
 def dataset_range(wildcards):
     """The histogram range of the job's dataset."""
     return config["toys"][wildcards.dataset]["range"]
+
+
+# Cluster resources. Every rule declares threads, mem_mb and runtime (minutes); the
+# rules that compute with torch on `device` also declare gpu, the config's `gpus`
+# (0: none), which the SLURM executor turns into --gpus. Sized from measurements
+# at the paper's settings on a 2-core CPU in float64 with 2 threads: wall time per
+# unit of work from benchmarks/paper_timing.py (docs/timings/paper_cpu_float64.tsv),
+# peak memory (max_rss) from a run of config/memory.yaml. A job asks for twice the
+# measured figure (a GPU is faster), and twice that again on its second attempt
+# (--retries).
+GPUS = config["gpus"]
+GPU_RULES = {
+    "train_baseline",
+    "sample_baseline",
+    "train_classifier",
+    "compute_weights",
+    "train_refiner",
+    "sample_laser",
+    "run_hmc",
+}
+# Peak resident memory (MB) at the paper's sample sizes, the larger of gaussians
+# and rings (run_hmc: 20000 chains, an upper bound of the paper's 100).
+MEASURED_RSS_MB = {
+    "generate_data": 359,
+    "train_baseline": 630,
+    "sample_baseline": 471,
+    "train_classifier": 508,
+    "compute_weights": 538,
+    "train_refiner": 567,
+    "sample_laser": 569,
+    "run_hmc": 1572,
+    "evaluate": 1088,
+    "plot_figure": 597,
+    "table": 300,  # not measured (no benchmark directive); pandas on a few rows
+}
+# Host memory that the CUDA runtime and context add to a process using a GPU (not
+# measured: no GPU at hand; benchmarks/gpu_check.sh prints the peak on one).
+CUDA_HOST_MB = 3000
+# Start-up, loading and writing, on top of the computation, in minutes.
+STARTUP_MIN = 10
+
+
+def mem_mb(rule_name):
+    """Memory (MB) of the rule's jobs: twice the measured peak, rounded up to
+    500 MB, plus the CUDA runtime's share where the job asks for a GPU; x attempt."""
+    mb = -(-2 * MEASURED_RSS_MB[rule_name] // 500) * 500
+    if rule_name in GPU_RULES and GPUS > 0:
+        mb += CUDA_HOST_MB
+    return lambda wildcards, attempt: int(mb * attempt)
+
+
+def compute_seconds(rule_name, dataset=None):
+    """CPU seconds of the rule's computation for `dataset` under this config: the
+    measured figure at the paper's settings (float64, 2 threads), scaled by the
+    work (epochs, points, iterations, network sizes)."""
+    data = config["data"]
+    n_eval = data["n_eval"] / 2_000_000
+    if dataset is not None:
+        # the flow's cost per point relative to the paper's 12 blocks x 3 x 48
+        # units (the rings' 20 x 3 x 60 measured 1.97 x per training step)
+        s = section(config, "baseline", dataset)
+        flow = s["n_blocks"] * s["hidden_layers"] * s["hidden_units"] / 1728
+    if rule_name == "train_baseline":  # 0.23 h; rings 0.44 h
+        s = section(config, "baseline", dataset)
+        return 814 * flow * s["epochs"] / 100 * data["n_train"] / 480_000
+    if rule_name == "sample_baseline":  # 2M points through g: 21 s; rings 39 s
+        return 21 * flow * n_eval
+    if rule_name == "sample_laser":  # and through the refiner first: 59 s; 110 s
+        return (21 * flow + 40) * n_eval
+    if rule_name == "train_classifier":  # 0.09 h, after g(z) for its points
+        s = section(config, "classifier", dataset)
+        size = s["hidden_layers"] * s["hidden_units"] / (8 * 96)
+        n = data["n_classifier"]
+        return 342 * size * s["epochs"] / 50 * n / 480_000 + 21 * flow * n / 2_000_000
+    if rule_name == "compute_weights":  # the classifier on 2M points: 13 s
+        return 13 * n_eval
+    if rule_name == "train_refiner":  # 1.65 h: 124 ms per 4 D + 1 G updates
+        s = section(config, "refiner", dataset)
+        size = s["hidden_layers"] * s["hidden_units"] / (7 * 100)
+        updates = (s["d_updates"] + 1) / 5
+        return 5952 * size * updates * s["epochs"] / 200 * s["n_train"] / 480_000
+    if rule_name == "run_hmc":  # 1.8 h; rings 3.0 h; then 2M points through g
+        # a leapfrog step costs 3.7 ms + 17.6 us per chain with the paper's flow
+        # (100 chains: 5.5 ms; 20000 chains: at most 0.36 s), x 1.71 with the
+        # rings' flow (measured with 100 chains)
+        s = section(config, "hmc", dataset)
+        iterations = s["burn_in"] + -(-data["n_eval"] // s["n_chains"])
+        per_step = (3.7e-3 + 1.76e-5 * s["n_chains"]) * (1728 * flow + 898) / 2626
+        return iterations * s["n_leapfrog"] * per_step + 21 * flow * n_eval
+    if rule_name == "evaluate":  # 80-111 s for 5 samples of 2M points
+        return 22 * (len(METHODS) + 1) * n_eval
+    return 60  # generate_data (4 s), plot_figure and table: under a minute
+
+
+def runtime(rule_name):
+    """Wall time (minutes) of the rule's jobs: start-up plus twice the measured
+    computation, rounded up; x attempt."""
+
+    def minutes(wildcards, attempt):
+        seconds = compute_seconds(rule_name, wildcards.get("dataset"))
+        return attempt * (STARTUP_MIN + int(-(-2 * seconds // 60)))
+
+    return minutes

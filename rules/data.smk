@@ -12,6 +12,10 @@ rule generate_data:
         "benchmarks/generate_data/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("generate_data"),
+        runtime=runtime("generate_data"),
     params:
         sizes=lambda wildcards: {
             "train": config["data"]["n_train"],

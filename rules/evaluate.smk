@@ -12,6 +12,10 @@ rule evaluate:
         "benchmarks/evaluate/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("evaluate"),
+        runtime=runtime("evaluate"),
     params:
         methods=METHODS,
         range=dataset_range,
@@ -36,5 +40,9 @@ rule table:
         "logs/table/all.log",
     conda:
         "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("table"),
+        runtime=runtime("table"),
     script:
         "../scripts/table.py"

@@ -12,6 +12,10 @@ rule run_hmc:
     conda:
         "../envs/laser.yaml"
     threads: 2
+    resources:
+        mem_mb=mem_mb("run_hmc"),
+        runtime=runtime("run_hmc"),
+        gpu=GPUS,
     params:
         hmc=settings("hmc"),
         n=config["data"]["n_eval"],

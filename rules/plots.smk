@@ -22,6 +22,10 @@ rule plot_figure:
         "benchmarks/plot_figure/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("plot_figure"),
+        runtime=runtime("plot_figure"),
     params:
         methods=METHODS,
         range=dataset_range,

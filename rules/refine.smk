@@ -11,6 +11,10 @@ rule train_refiner:
     conda:
         "../envs/laser.yaml"
     threads: 2
+    resources:
+        mem_mb=mem_mb("train_refiner"),
+        runtime=runtime("train_refiner"),
+        gpu=GPUS,
     params:
         settings=settings("refiner"),
         dtype=config["dtype"],
@@ -33,6 +37,10 @@ rule sample_laser:
     conda:
         "../envs/laser.yaml"
     threads: 2
+    resources:
+        mem_mb=mem_mb("sample_laser"),
+        runtime=runtime("sample_laser"),
+        gpu=GPUS,
     params:
         n=config["data"]["n_eval"],
         dtype=config["dtype"],
