@@ -2,8 +2,10 @@
 
 import logging
 import math
+import re
 
 import numpy as np
+import ot
 import pytest
 
 from laser import metrics
@@ -272,6 +274,208 @@ def test_emd_retries_then_fails(caplog):
     p, q = pair(20)
     with pytest.raises(RuntimeError, match="did not converge"):
         emd(p, q, 20, r_, "normalised", num_itermax=1)
+
+
+# ------------------------------------------- EMD: column generation internals
+
+
+def _blobs(n: int, rng: np.random.Generator, centre: tuple[float, float]):
+    return rng.normal(scale=0.3, size=(n, 2)) + np.asarray(centre)
+
+
+def _cg_pair(case: str, bins: int, seed: int, rng_=RANGE):
+    """Raw counts of a pair of samples for the column-generation tests."""
+    rng = np.random.default_rng(seed)
+    if case == "far":  # disjoint blobs at opposite corners: all mass travels far
+        return (
+            histogram2d(_blobs(4000, rng, (-2.4, -1.4)), bins, rng_),
+            histogram2d(_blobs(3000, rng, (2.4, 3.4)), bins, rng_),
+        )
+    if case == "far_mixed":  # part travels far, part stays
+        x = np.concatenate(
+            [_blobs(2000, rng, (-2.4, -1.4)), _sample("gauss", 2000, rng)]
+        )
+        y = np.concatenate([_blobs(2000, rng, (2.4, 3.4)), _sample("gauss", 2000, rng)])
+        return histogram2d(x, bins, rng_), histogram2d(y, bins, rng_)
+    if case == "same":  # same distribution: many tiny surpluses
+        return (
+            histogram2d(_sample("ring", 40000, rng), bins, rng_),
+            histogram2d(_sample("ring", 30000, rng), bins, rng_),
+        )
+    if case == "shifted":
+        return (
+            histogram2d(_sample("gauss", 5000, rng), bins, rng_),
+            histogram2d(_sample("shifted", 4000, rng), bins, rng_),
+        )
+    if case == "uniform":  # nearly every bin a source or a sink
+        return (
+            histogram2d(_sample("uniform", 20000, rng), bins, rng_),
+            histogram2d(_sample("ring", 20000, rng), bins, rng_),
+        )
+    raise AssertionError(case)
+
+
+CG_CASES = [
+    ("far", 10, 10),
+    ("far", 30, 11),
+    ("far_mixed", 23, 12),
+    ("same", 16, 13),
+    ("same", 30, 14),
+    ("shifted", 27, 15),
+    ("uniform", 25, 16),
+]
+
+
+@pytest.mark.parametrize("conv", CONVENTIONS)
+@pytest.mark.parametrize(("case", "bins", "seed"), CG_CASES)
+def test_emd_column_generation_equals_dense(
+    case, bins, seed, conv, monkeypatch, caplog
+):
+    # Force the multiscale column generation at every level above 8 nodes.
+    monkeypatch.setattr(metrics, "_DIRECT_MAX_NODES", 8)
+    a, b = _cg_pair(case, bins, seed)
+    p, q = as_convention(a, RANGE, conv), as_convention(b, RANGE, conv)
+    with caplog.at_level(logging.DEBUG, logger="laser.metrics"):
+        fast = emd(p, q, bins, RANGE, conv)
+    assert "emd column generation" in caplog.text
+    levels = re.search(r"(\d+) levels", caplog.text)
+    assert levels is not None and int(levels.group(1)) >= 2  # multiscale
+    dense = emd_dense(p, q, bins, RANGE, conv)
+    assert isinstance(fast, float)
+    assert fast == pytest.approx(dense, rel=1e-9)
+    assert emd(q, p, bins, RANGE, conv) == pytest.approx(dense, rel=1e-9)
+
+
+def test_emd_column_generation_rectangular_odd_grid(monkeypatch):
+    # Unequal bin widths and an odd number of bins (partial coarse blocks).
+    monkeypatch.setattr(metrics, "_DIRECT_MAX_NODES", 8)
+    rng_ = [[-3.0, 3.0], [-1.0, 3.5]]
+    bins = 21
+    a, b = _cg_pair("far_mixed", bins, 17, rng_)
+    for conv in CONVENTIONS:
+        p, q = as_convention(a, rng_, conv), as_convention(b, rng_, conv)
+        dense = emd_dense(p, q, bins, rng_, conv)
+        assert emd(p, q, bins, rng_, conv) == pytest.approx(dense, rel=1e-9)
+
+
+def test_emd_column_generation_random_histograms(monkeypatch):
+    # Arbitrary masses, about half the bins empty in each histogram.
+    monkeypatch.setattr(metrics, "_DIRECT_MAX_NODES", 8)
+    rng = np.random.default_rng(18)
+    for bins in (12, 20):
+        a = rng.exponential(size=(bins, bins)) * (rng.uniform(size=(bins, bins)) < 0.5)
+        b = rng.exponential(size=(bins, bins)) * (rng.uniform(size=(bins, bins)) < 0.5)
+        p = as_convention(a, RANGE, "normalised")
+        q = as_convention(b, RANGE, "normalised")
+        dense = emd_dense(p, q, bins, RANGE, "normalised")
+        assert emd(p, q, bins, RANGE, "normalised") == pytest.approx(dense, rel=1e-9)
+
+
+def test_emd_direct_column_generation_and_fallback_agree(monkeypatch):
+    # One problem solved directly, by column generation and without the sparse
+    # solver (older POT: dense reduced problem).
+    a, b = _cg_pair("uniform", 30, 19)
+    p, q = as_convention(a, RANGE, "paper"), as_convention(b, RANGE, "paper")
+    direct = emd(p, q, 30, RANGE, "paper")
+    monkeypatch.setattr(metrics, "_DIRECT_MAX_NODES", 100)
+    assert emd(p, q, 30, RANGE, "paper") == pytest.approx(direct, rel=1e-9)
+    monkeypatch.setattr(metrics, "_emd_c_sparse", None)  # POT without sparse solver
+    assert emd(p, q, 30, RANGE, "paper") == pytest.approx(direct, rel=1e-9)
+
+
+def test_emd_column_generation_uncertified_raises(monkeypatch):
+    monkeypatch.setattr(metrics, "_DIRECT_MAX_NODES", 8)
+    monkeypatch.setattr(metrics, "_gap", lambda *args: 1.0)  # never certified
+    a, b = _cg_pair("far", 10, 10)
+    p, q = as_convention(a, RANGE, "paper"), as_convention(b, RANGE, "paper")
+    with pytest.raises(RuntimeError, match="could not certify optimality"):
+        emd(p, q, 10, RANGE, "paper")
+
+
+def test_emd_column_generation_retries_then_fails(monkeypatch, caplog):
+    monkeypatch.setattr(metrics, "_DIRECT_MAX_NODES", 8)
+    rng = np.random.default_rng(1)
+    r_ = [[0.0, 1.0], [0.0, 1.0]]
+
+    def pair(bins):
+        a = histogram2d(rng.uniform(size=(200, 2)), bins, r_)
+        b = histogram2d(rng.uniform(size=(200, 2)) ** 2, bins, r_)
+        return as_convention(a, r_, "normalised"), as_convention(b, r_, "normalised")
+
+    p, q = pair(5)
+    with caplog.at_level(logging.WARNING, logger="laser.metrics"):
+        value = emd(p, q, 5, r_, "normalised", num_itermax=1)
+    assert "sparse network simplex reached numItermax=1 " in caplog.text
+    assert value == pytest.approx(emd_dense(p, q, 5, r_, "normalised"), rel=1e-9)
+    p, q = pair(20)
+    with pytest.raises(RuntimeError, match="did not converge"):
+        emd(p, q, 20, r_, "normalised", num_itermax=1)
+
+
+def test_price_finds_all_violations():
+    rng = np.random.default_rng(20)
+    xs, ys = rng.uniform(size=(150, 2)), rng.uniform(size=(90, 2))
+    u, v = rng.uniform(0, 0.5, 150), rng.uniform(-0.3, 0.2, 90)
+    red = np.linalg.norm(xs[:, None] - ys[None], axis=-1) - u[:, None] - v[None]
+    i, j, worst = metrics._price(xs, ys, u, v, 1e-12, per_source=90)
+    expected = set(zip(*np.nonzero(red < -1e-12), strict=True))
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == expected
+    assert worst == pytest.approx(min(red.min(), 0.0), abs=1e-12)
+    # With a cap per source: the most negative ones of each violating source.
+    i, j, _ = metrics._price(xs, ys, u, v, 1e-12, per_source=3)
+    for src in np.unique(i):
+        got = np.sort(red[src, j[i == src]])
+        row = red[src]
+        np.testing.assert_allclose(got, np.sort(row)[: got.size])
+        assert got.size == min(3, int((row < -1e-12).sum()))
+    assert set(np.unique(i)) == {int(k) for k in np.nonzero(red.min(1) < -1e-12)[0]}
+
+
+def test_gap_is_a_duality_bound():
+    # Exact duals of a solved problem give gap 0; shifting them by -delta
+    # keeps them feasible and lowers the bound by delta * mass.
+    rng = np.random.default_rng(21)
+    xs, ys = rng.uniform(size=(30, 2)), rng.uniform(size=(40, 2))
+    a, b = rng.uniform(size=30), rng.uniform(size=40)
+    b *= a.sum() / b.sum()
+    cost = np.linalg.norm(xs[:, None] - ys[None], axis=-1)
+    value, log = ot.emd2(a, b, cost, log=True)
+    u, v = log["u"], log["v"]
+    worst = min((cost - u[:, None] - v[None]).min(), 0.0)
+    assert metrics._gap(value, a, b, u, v, worst) < 1e-12
+    gap = metrics._gap(value, a, b, u + 0.01, v, worst - 0.01)
+    assert gap == pytest.approx(0.0, abs=1e-12)  # the bound is unchanged
+    gap = metrics._gap(value, a, b, u - 0.01, v, worst)
+    assert gap == pytest.approx(0.01 * a.sum() / value, rel=1e-9)
+
+
+def test_north_west_arcs_are_feasible():
+    rng = np.random.default_rng(22)
+    for n, m in [(1, 5), (7, 1), (40, 65)]:
+        a, b = rng.uniform(size=n), rng.uniform(size=m)
+        b *= a.sum() / b.sum()
+        xs, ys = rng.uniform(size=(n, 2)), rng.uniform(size=(m, 2))
+        i, j = metrics._north_west_arcs(a, b, xs, ys)
+        assert i.size <= n + m - 1
+        cost = np.ones(i.size)
+        *_, code = metrics._emd_c_sparse(
+            a, b, i.astype(np.uint64), j.astype(np.uint64), cost, 10_000
+        )
+        assert code == 1  # optimal, hence feasible
+
+
+def test_grid_levels():
+    rng_ = [[0.0, 5.0], [-1.0, 2.0]]
+    grid = metrics._Grid(5, np.asarray(rng_))
+    fine = bin_centres(5, rng_)
+    ix, iy = np.divmod(np.arange(25), 5)
+    np.testing.assert_array_equal(grid.centres(0, ix, iy), fine)
+    # Level 1 merges 2 x 2 bins, the last row/column alone (5 is odd).
+    c1 = grid.centres(1, np.array([0, 2, 1]), np.array([0, 2, 2]))
+    np.testing.assert_allclose(c1[0], fine[[0, 1, 5, 6]].mean(0))
+    np.testing.assert_allclose(c1[1], fine[24])
+    np.testing.assert_allclose(c1[2], fine[[14, 19]].mean(0))
+    assert grid.spacing == pytest.approx(0.6)
 
 
 def test_emd_rejects_unequal_mass():
