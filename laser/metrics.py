@@ -13,7 +13,7 @@ import numpy as np
 import ot
 from scipy.spatial import cKDTree
 
-try:  # POT >= 0.9.6: network simplex on a sparse arc set, with warm start
+try:  # POT >= 0.9.7: network simplex on a sparse arc set, with warm start
     from ot.lp.emd_wrap import emd_c_sparse as _emd_c_sparse
 except ImportError:  # pragma: no cover - older POT: dense reduced problem only
     _emd_c_sparse = None
