@@ -1,5 +1,6 @@
 # The two commands of the README: `make reproduce` and `make test`.
 # Both create the virtual environment .venv with the pinned dependencies first.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Extra arguments for snakemake, e.g. `make reproduce ARGS="--configfile config/fast.yaml"`.
 ARGS ?=
 
-.PHONY: venv reproduce report test lint format dag clean
+.PHONY: venv reproduce report test lint format dag bench clean
 
 venv: $(STAMP)
 
@@ -36,6 +37,16 @@ lint: venv
 format: venv
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt Snakefile rules
+
+## bench: throughput of every stage against the straightforward way (about 20 min on
+## 2 cores; not part of the tests) -> docs/benchmarks/summary.{tsv,md}, parts/*.{tsv,log}
+BENCH := docs/benchmarks/parts
+bench: venv
+	mkdir -p $(BENCH)
+	set -o pipefail; $(BIN)/python benchmarks/training_speed.py --out $(BENCH)/training.tsv 2>&1 | tee $(BENCH)/training.log
+	set -o pipefail; $(BIN)/python benchmarks/hmc_speed.py --out $(BENCH)/hmc.tsv 2>&1 | tee $(BENCH)/hmc.log
+	set -o pipefail; $(BIN)/python benchmarks/emd_speed.py --cache .bench-cache/emd_dense.json --out $(BENCH)/emd.tsv 2>&1 | tee $(BENCH)/emd.log
+	$(BIN)/python benchmarks/summary.py
 
 ## dag: the rule graph of the workflow as docs/rulegraph.svg (needs graphviz's dot)
 dag: venv

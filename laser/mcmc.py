@@ -12,8 +12,10 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "DualAveraging",
     "HMCConfig",
     "HMCResult",
+    "chunked",
     "hmc_step",
     "leapfrog",
     "potential_and_grad",
@@ -42,12 +44,26 @@ class HMCConfig:
     size 0.004, 50 leapfrog steps per trajectory and the first 3000 iterations
     of every chain discarded as burn-in. The mass matrix is the identity.
 
+    Many chains are cheaper per draw than few (one batched network call serves
+    them all); ``chunk_size`` caps the rows of one call, above which the cost
+    per row grows. Chunking is exact: chains are independent rows. With
+    ``adapt_step_size`` the step size is tuned during burn-in by dual averaging
+    (Hoffman & Gelman 2014, Alg. 5) towards a mean acceptance probability of
+    ``target_accept`` over all chains, starting from ``step_size``, and then
+    frozen, so the kept iterations are a valid (Metropolis-adjusted) chain.
+
     Attributes:
-        step_size: Leapfrog step size epsilon (> 0, finite).
+        step_size: Leapfrog step size epsilon (> 0, finite); the starting
+            value when adapting.
         n_leapfrog: Leapfrog steps per trajectory (>= 1).
         n_chains: Number of chains advanced together as one batch (>= 1).
         burn_in: Iterations discarded at the start of every chain (>= 0).
         log_every: Iterations between progress lines in the log (>= 1).
+        chunk_size: Most rows per call of the log density (>= 1).
+        adapt_step_size: Tune the step size during burn-in (off: the
+            paper's fixed step).
+        target_accept: Mean acceptance probability aimed at when adapting,
+            in (0, 1).
 
     Raises:
         ValueError: If a field is out of range; the message names the field.
@@ -63,6 +79,9 @@ class HMCConfig:
     n_chains: int = 100  # chains advanced together as one batch
     burn_in: int = 3000  # iterations discarded at the start of every chain
     log_every: int = 100  # iterations between progress lines in the log
+    chunk_size: int = 10_000  # most rows per call of the log density
+    adapt_step_size: bool = False  # dual averaging of the step during burn-in
+    target_accept: float = 0.8  # acceptance probability aimed at when adapting
 
     def __post_init__(self) -> None:
         """Validate the fields."""
@@ -75,6 +94,19 @@ class HMCConfig:
         _check_positive_int("n_chains", self.n_chains, 1)
         _check_positive_int("burn_in", self.burn_in, 0)
         _check_positive_int("log_every", self.log_every, 1)
+        _check_positive_int("chunk_size", self.chunk_size, 1)
+        adapt = self.adapt_step_size
+        if not isinstance(adapt, bool):
+            raise ValueError(f"HMCConfig.adapt_step_size must be a bool, got {adapt!r}")
+        target = self.target_accept
+        if (
+            isinstance(target, bool)
+            or not isinstance(target, (int, float))
+            or not 0 < target < 1
+        ):
+            raise ValueError(
+                f"HMCConfig.target_accept must be a float in (0, 1), got {target!r}"
+            )
 
 
 @dataclass
@@ -90,11 +122,75 @@ class HMCResult:
             iterations and all chains.
         burn_in_acceptance_rate: The same over the burn-in iterations
             (``nan`` when burn_in is 0).
+        step_size: The step size of the kept iterations (the adapted one
+            when ``adapt_step_size``, else ``config.step_size``).
+        seconds: Wall time of the burn-in and of the kept iterations.
     """
 
     samples: Tensor  # (n_samples, D)
     acceptance_rate: float
     burn_in_acceptance_rate: float
+    step_size: float = math.nan
+    seconds: tuple[float, float] = (math.nan, math.nan)
+
+
+class DualAveraging:
+    """Dual-averaging step-size adaptation (Hoffman & Gelman 2014, Alg. 5).
+
+    After each burn-in iteration, :meth:`update` takes the acceptance
+    probability averaged over all chains and returns the next step size; the
+    step size to keep for sampling is :attr:`final`. The constants are the
+    published defaults: shrinkage point mu = log(10 eps0), gamma = 0.05,
+    t0 = 10, kappa = 0.75.
+
+    References:
+        M. D. Hoffman, A. Gelman, "The No-U-Turn Sampler", JMLR 15 (2014)
+        1593, arXiv:1111.4246, Sec. 3.2.
+    """
+
+    def __init__(
+        self,
+        step_size: float,
+        target: float,
+        gamma: float = 0.05,
+        t0: float = 10.0,
+        kappa: float = 0.75,
+    ):
+        self.mu = math.log(10.0 * step_size)
+        self.target, self.gamma, self.t0, self.kappa = target, gamma, t0, kappa
+        self.m = 0
+        self.h_bar = 0.0
+        self.log_step_bar = math.log(step_size)
+
+    def update(self, accept_prob: float) -> float:
+        """Feed one iteration's mean acceptance probability; return the next step."""
+        self.m += 1
+        m, eta = self.m, 1.0 / (self.m + self.t0)
+        self.h_bar = (1 - eta) * self.h_bar + eta * (self.target - accept_prob)
+        log_step = self.mu - math.sqrt(m) / self.gamma * self.h_bar
+        weight = m**-self.kappa
+        self.log_step_bar = weight * log_step + (1 - weight) * self.log_step_bar
+        return math.exp(log_step)
+
+    @property
+    def final(self) -> float:
+        """The averaged step size, used after burn-in."""
+        return math.exp(self.log_step_bar)
+
+
+def chunked(log_prob: LogProb, chunk_size: int) -> LogProb:
+    """``log_prob`` evaluated on at most ``chunk_size`` rows per call.
+
+    Exact for a log density acting row by row; the concatenation keeps the
+    autograd graph, so gradients flow as without chunking.
+    """
+
+    def log_prob_chunked(z: Tensor) -> Tensor:
+        if z.shape[0] <= chunk_size:
+            return log_prob(z)
+        return torch.cat([log_prob(b) for b in torch.split(z, chunk_size)])
+
+    return log_prob_chunked
 
 
 def potential_and_grad(log_prob: LogProb, z: Tensor) -> tuple[Tensor, Tensor]:
@@ -209,7 +305,8 @@ def hmc_step(
     grad_u: Tensor,
     config: HMCConfig,
     generator: torch.Generator,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    step_size: float | None = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """One Metropolis-adjusted HMC iteration for all chains at once.
 
     Draws fresh momenta p ~ N(0, I), integrates ``config.n_leapfrog`` leapfrog
@@ -224,10 +321,13 @@ def hmc_step(
         grad_u: dU/dz at ``z``, shape (C, D).
         config: Sampler settings (step_size and n_leapfrog are used).
         generator: Source of all randomness (momenta, then uniforms).
+        step_size: Overrides ``config.step_size`` (used while adapting).
 
     Returns:
-        ``(z, u, grad_u, accepted)``: the new state (C, D), (C,), (C, D)
-        and a boolean mask (C,) of the chains whose proposal was accepted.
+        ``(z, u, grad_u, accepted, accept_prob)``: the new state (C, D), (C,),
+        (C, D), a boolean mask (C,) of the chains whose proposal was accepted
+        and the Metropolis acceptance probabilities min(1, exp(H0 - H1)) (C,)
+        (0 for a non-finite proposal).
 
     References:
         R. M. Neal, arXiv:1206.1901, Sec. 3.2.
@@ -237,10 +337,9 @@ def hmc_step(
     def grad_potential(x: Tensor) -> tuple[Tensor, Tensor]:
         return potential_and_grad(log_prob, x)
 
+    eps = config.step_size if step_size is None else step_size
     p0 = _randn_like(z, generator)  # (C, D)
-    z1, p1, u1, grad1 = leapfrog(
-        z, p0, grad_u, config.step_size, config.n_leapfrog, grad_potential
-    )
+    z1, p1, u1, grad1 = leapfrog(z, p0, grad_u, eps, config.n_leapfrog, grad_potential)
     h0 = u + 0.5 * p0.square().sum(dim=1)  # (C,)
     h1 = u1 + 0.5 * p1.square().sum(dim=1)  # (C,)
     finite = (
@@ -254,7 +353,10 @@ def hmc_step(
     z_new = torch.where(accepted[:, None], z1, z)  # (C, D)
     u_new = torch.where(accepted, u1, u)  # (C,)
     grad_new = torch.where(accepted[:, None], grad1, grad_u)  # (C, D)
-    return z_new, u_new, grad_new, accepted
+    accept_prob = torch.where(
+        finite, torch.exp(torch.clamp(h0 - h1, max=0.0)), torch.zeros_like(h0)
+    )  # (C,)
+    return z_new, u_new, grad_new, accepted, accept_prob
 
 
 def sample(
@@ -306,6 +408,7 @@ def sample(
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
         raise ValueError(f"n_samples must be an int >= 1, got {n_samples!r}")
 
+    log_prob = chunked(log_prob, config.chunk_size)
     z = init.detach().clone()  # (C, D)
     u, grad_u = potential_and_grad(log_prob, z)  # (C,), (C, D)
     bad = ~(torch.isfinite(u) & torch.isfinite(grad_u).all(dim=1))  # (C,)
@@ -321,21 +424,38 @@ def sample(
     out = torch.empty((n_samples, dim), dtype=init.dtype, device=init.device)
     burn_accepts = torch.zeros((), dtype=torch.long, device=init.device)
     keep_accepts = torch.zeros((), dtype=torch.long, device=init.device)
+    adapt = DualAveraging(config.step_size, config.target_accept)
+    step = config.step_size
     start = time.perf_counter()
+    burn_seconds = 0.0
     logger.info(
-        "HMC: %d chains, D=%d, %d burn-in + %d kept iterations, step %g x %d",
+        "HMC: %d chains, D=%d, %d burn-in + %d kept iterations, step %g x %d%s, "
+        "%d rows per call",
         n_chains,
         dim,
         config.burn_in,
         n_keep,
         config.step_size,
         config.n_leapfrog,
+        f" (adapted during burn-in to acceptance {config.target_accept})"
+        if config.adapt_step_size
+        else "",
+        min(n_chains, config.chunk_size),
     )
     with torch.no_grad():
         for it in range(n_total):
-            z, u, grad_u, accepted = hmc_step(log_prob, z, u, grad_u, config, generator)
+            if it == config.burn_in:
+                burn_seconds = time.perf_counter() - start
+                if config.adapt_step_size and config.burn_in:
+                    step = adapt.final
+                    logger.info("HMC step size adapted to %.5g", step)
+            z, u, grad_u, accepted, prob = hmc_step(
+                log_prob, z, u, grad_u, config, generator, step
+            )
             if it < config.burn_in:
                 burn_accepts += accepted.sum()
+                if config.adapt_step_size:
+                    step = adapt.update(float(prob.mean()))
             else:
                 row = (it - config.burn_in) * n_chains
                 n_rows = min(n_chains, n_samples - row)
@@ -345,11 +465,13 @@ def sample(
             if done % config.log_every == 0 or done == n_total:
                 total = int(burn_accepts + keep_accepts)
                 logger.info(
-                    "HMC iteration %d/%d (%s): acceptance so far %.4f, %.1f s",
+                    "HMC iteration %d/%d (%s): acceptance so far %.4f, step %.5g, "
+                    "%.1f s",
                     done,
                     n_total,
                     "burn-in" if it < config.burn_in else "sampling",
                     total / (done * n_chains),
+                    step,
                     time.perf_counter() - start,
                 )
 
@@ -359,12 +481,19 @@ def sample(
     )
     elapsed = time.perf_counter() - start
     logger.info(
-        "HMC done: %d samples in %.1f s, acceptance %.4f (burn-in %.4f)",
+        "HMC done: %d samples in %.1f s (burn-in %.1f s), acceptance %.4f "
+        "(burn-in %.4f), step %.5g",
         n_samples,
         elapsed,
+        burn_seconds,
         acceptance,
         burn_rate,
+        step,
     )
     return HMCResult(
-        samples=out, acceptance_rate=acceptance, burn_in_acceptance_rate=burn_rate
+        samples=out,
+        acceptance_rate=acceptance,
+        burn_in_acceptance_rate=burn_rate,
+        step_size=step,
+        seconds=(burn_seconds, elapsed - burn_seconds),
     )

@@ -69,6 +69,9 @@ def test_defaults_are_filled(cfg):
         "n_leapfrog": 50,
         "n_chains": 100,
         "burn_in": 3000,
+        "chunk_size": 10000,
+        "adapt_step_size": False,
+        "target_accept": 0.8,
     }
     # per-toy overrides stay partial: they are overrides, not full sections
     assert out["toys"]["rings"]["baseline"] == {"n_blocks": 20, "hidden_units": 60}
@@ -160,6 +163,9 @@ BAD = [
         "'toys.rings.hmc.step_size' = -1.0",
     ),
     ("negative_burn_in", _set("hmc", "burn_in", -1), "'hmc.burn_in' = -1"),
+    ("zero_chunk", _set("hmc", "chunk_size", 0), "'hmc.chunk_size' = 0"),
+    ("adapt_not_bool", _set("hmc", "adapt_step_size", 1), "'hmc.adapt_step_size' = 1"),
+    ("target_accept_1", _set("hmc", "target_accept", 1.0), "'hmc.target_accept' = 1.0"),
     (
         "inverted_range",
         _set("toys", "gaussians", "range", [[8.2, -8.2], [-8.2, 8.2]]),

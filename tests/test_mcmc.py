@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from laser.mcmc import (
+    DualAveraging,
     HMCConfig,
     HMCResult,
+    chunked,
     hmc_step,
     leapfrog,
     potential_and_grad,
@@ -228,7 +230,7 @@ def test_hmc_step_shapes_and_rejection_keeps_state() -> None:
     z = torch.full((300, 3), 0.9, dtype=F64)
     u, grad = potential_and_grad(log_prob, z)
     cfg = HMCConfig(step_size=0.3, n_leapfrog=10, n_chains=300, burn_in=0)
-    z1, u1, g1, acc = hmc_step(log_prob, z, u, grad, cfg, gen(0))
+    z1, u1, g1, acc, _ = hmc_step(log_prob, z, u, grad, cfg, gen(0))
     assert z1.shape == z.shape and u1.shape == (300,) and g1.shape == z.shape
     assert acc.dtype == torch.bool and acc.shape == (300,)
     assert 0 < int(acc.sum()) < 300
@@ -255,7 +257,7 @@ def test_sample_is_repeated_hmc_step_in_iteration_major_order() -> None:
     u, grad = potential_and_grad(log_prob, z)
     rows, n_acc = [], 0
     for it in range(burn_in + 3):
-        z, u, grad, acc = hmc_step(log_prob, z, u, grad, cfg, g)
+        z, u, grad, acc, _ = hmc_step(log_prob, z, u, grad, cfg, g)
         if it >= burn_in:
             rows.append(z)
             n_acc += int(acc.sum())
@@ -419,3 +421,94 @@ def test_burn_in_zero_and_logging(caplog: pytest.LogCaptureFixture) -> None:
     assert len(progress) == 3  # iterations 2, 4 and the last (5)
     assert "acceptance so far" in progress[0] and " s" in progress[0]
     assert any("done" in m and "acceptance" in m for m in messages)
+
+
+# ------------------------------------------- chunked calls and step adaptation
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("chunk_size", 0),
+        ("chunk_size", 2.0),
+        ("adapt_step_size", 1),
+        ("adapt_step_size", "yes"),
+        ("target_accept", 0.0),
+        ("target_accept", 1.0),
+        ("target_accept", True),
+        ("target_accept", "0.8"),
+    ],
+)
+def test_config_validation_of_speed_settings(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        HMCConfig(**{field: value})
+
+
+def test_chunked_log_prob_and_gradient_equal_unchunked() -> None:
+    mean = torch.tensor([1.0, -2.0], dtype=F64)
+    cov = torch.tensor([[2.0, 0.8], [0.8, 1.0]], dtype=F64)
+    log_prob = gaussian_log_prob(mean, cov)
+    z = torch.randn(23, 2, generator=gen(30), dtype=F64)
+    u, g = potential_and_grad(log_prob, z)
+    u7, g7 = potential_and_grad(chunked(log_prob, 7), z)
+    # equal up to rounding: a matrix product may sum in another order per batch
+    torch.testing.assert_close(u7, u, rtol=1e-13, atol=0.0)
+    torch.testing.assert_close(g7, g, rtol=1e-13, atol=0.0)
+
+
+def test_chunking_does_not_change_the_chain() -> None:
+    # Rows are independent, so an element-wise log density gives the same
+    # bytes whatever the chunk size.
+    def log_prob(z: torch.Tensor) -> torch.Tensor:
+        return -0.5 * ((z - 0.5) ** 2).sum(dim=1)  # (C,)
+
+    init = torch.randn(40, 2, generator=gen(31), dtype=F64)
+    runs = [
+        sample(
+            log_prob,
+            init,
+            400,
+            HMCConfig(
+                step_size=0.2, n_leapfrog=5, n_chains=40, burn_in=5, chunk_size=c
+            ),
+            gen(32),
+        ).samples
+        for c in (7, 40, 10_000)
+    ]
+    assert torch.equal(runs[0], runs[1])
+    assert torch.equal(runs[0], runs[2])
+
+
+def test_dual_averaging_moves_the_step_towards_the_target() -> None:
+    up, down = DualAveraging(0.01, 0.8), DualAveraging(0.01, 0.8)
+    for _ in range(50):
+        up.update(1.0)  # every proposal accepted: step too small
+        down.update(0.0)  # none accepted: step too large
+    assert up.final > 0.01
+    assert down.final < 0.01
+
+
+def test_adapted_step_reaches_target_acceptance_and_keeps_the_target() -> None:
+    mean = torch.tensor([1.0, -2.0], dtype=F64)
+    cov = torch.tensor([[2.0, 0.8], [0.8, 1.0]], dtype=F64)
+    n_chains = 1000
+    cfg = HMCConfig(
+        step_size=0.004,
+        n_leapfrog=10,
+        n_chains=n_chains,
+        burn_in=150,
+        adapt_step_size=True,
+        target_accept=0.8,
+    )
+    init = torch.randn(n_chains, 2, generator=gen(33), dtype=F64)
+    res = sample(gaussian_log_prob(mean, cov), init, 200 * n_chains, cfg, gen(34))
+    assert res.step_size > 0.1  # far above the 0.004 it started from
+    assert abs(res.acceptance_rate - 0.8) < 0.07, res.acceptance_rate
+    check_moments(res.samples, n_chains, mean, cov, max_se=0.04)
+
+
+def test_fixed_step_is_reported_unchanged() -> None:
+    cfg = HMCConfig(step_size=0.05, n_leapfrog=3, n_chains=10, burn_in=4)
+    res = sample(std_normal, torch.zeros(10, 2, dtype=F64), 50, cfg, gen(35))
+    assert res.step_size == 0.05
+    assert all(t >= 0 for t in res.seconds)
