@@ -12,7 +12,7 @@ from laser.classifier import Classifier, logits
 from laser.flows import RealNVP, transform
 from laser.seeding import torch_generator
 
-__all__ = ["latent_weights", "latent_log_prob", "sample_hmc"]
+__all__ = ["latent_weights", "latent_log_prob", "resampled_init", "sample_hmc"]
 
 
 @torch.no_grad()
@@ -54,29 +54,72 @@ def latent_log_prob(
     return log_prob
 
 
+def resampled_init(
+    flow: RealNVP,
+    classifier: Classifier,
+    n_chains: int,
+    generator: torch.Generator,
+    pool: int | None = None,
+) -> torch.Tensor:
+    """Starting points of q(z) by sampling-importance-resampling from the prior.
+
+    Draws ``pool`` (default max(10 n_chains, 100000)) points z ~ N(0, I) and
+    picks ``n_chains`` of them with replacement, with probabilities
+    proportional to w(g(z)): approximately q(z), so the chains start with the
+    target's share of every mode (Rubin 1988; a chain cannot fix wrong shares
+    by crossing low-weight gaps in a short run). Duplicated points part after
+    the first iteration (independent momenta).
+
+    Returns:
+        (n_chains, D) in the flow's dtype and device.
+    """
+    param = next(flow.parameters())
+    pool = max(10 * n_chains, 100_000) if pool is None else pool
+    z = torch.randn(
+        pool, flow.dim, generator=generator, device=param.device, dtype=param.dtype
+    )  # (pool, D)
+    with torch.no_grad():
+        log_w = torch.cat(
+            [classifier.log_weight(flow.generate(b)) for b in torch.split(z, 100_000)]
+        )  # (pool,)
+    prob = torch.exp(log_w.double() - log_w.max().double())  # (pool,)
+    idx = torch.multinomial(prob, n_chains, replacement=True, generator=generator)
+    return z[idx]
+
+
 def sample_hmc(
     flow: RealNVP,
     classifier: Classifier,
     n_samples: int,
     config: mcmc.HMCConfig,
     seed: int,
+    init: str = "prior",
 ) -> tuple[np.ndarray, np.ndarray, mcmc.HMCResult]:
     """The HMC method: sample q(z) = p(z) w(g(z)) / Z0 by HMC and map through g.
 
-    Chains start from z ~ N(0, I) in the flow's dtype and device; the burn-in
-    is discarded (arXiv:2106.00792, Sec. 3 and 4.1).
+    Chains start from z ~ N(0, I) (``init="prior"``, the paper) or from
+    :func:`resampled_init` (``init="resample"``), in the flow's dtype and
+    device; the burn-in is discarded (arXiv:2106.00792, Sec. 3 and 4.1).
 
     Returns:
         (z, x, result): latent samples and their images, each (n_samples, D)
-        float32, and the sampler's result (acceptance rates).
+        float32, and the sampler's result (acceptance rates, step size).
     """
     param = next(flow.parameters())
     gen = torch_generator(seed, device=param.device)
-    init = torch.randn(
-        config.n_chains, flow.dim, generator=gen, device=param.device, dtype=param.dtype
-    )  # (C, D)
-    result = mcmc.sample(
-        latent_log_prob(flow, classifier), init, n_samples, config, gen
-    )
+    if init == "prior":
+        start = torch.randn(
+            config.n_chains,
+            flow.dim,
+            generator=gen,
+            device=param.device,
+            dtype=param.dtype,
+        )  # (C, D)
+    elif init == "resample":
+        start = resampled_init(flow, classifier, config.n_chains, gen)
+    else:
+        raise ValueError(f"init must be 'prior' or 'resample', got {init!r}")
+    log_prob = latent_log_prob(flow, classifier)
+    result = mcmc.sample(log_prob, start, n_samples, config, gen)
     z = result.samples
     return z.cpu().numpy().astype(np.float32), transform(flow, z), result

@@ -12,5 +12,9 @@ dtype, device = (
 )
 flow = io.load_model(snakemake.input.baseline, flows.build, dtype, device)
 clf = io.load_model(snakemake.input.classifier, classifier.build, dtype, device)
-z, x, _ = pullback.sample_hmc(flow, clf, p.n, mcmc.HMCConfig(**p.hmc), p.seed)
+settings = dict(p.hmc)
+init = settings.pop("init")
+z, x, _ = pullback.sample_hmc(
+    flow, clf, p.n, mcmc.HMCConfig(**settings), p.seed, init=init
+)
 io.save_samples(snakemake.output.samples, z=z, x=x)
