@@ -72,6 +72,7 @@ def test_defaults_are_filled(cfg):
         "chunk_size": 10000,
         "adapt_step_size": False,
         "target_accept": 0.8,
+        "init": "prior",
     }
     # per-toy overrides stay partial: they are overrides, not full sections
     assert out["toys"]["rings"]["baseline"] == {"n_blocks": 20, "hidden_units": 60}
