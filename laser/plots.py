@@ -47,12 +47,21 @@ class Panel:
         x: data-space points (N, D); the first two columns are shown.
         z: latent points (N, D) or None (no latent panel, as for the truth).
         w: optional weights (N,) (DCTR).
+        betti: measured Betti numbers (b0, b1) of `x`, shown in the panel title,
+            or None.
+        latent_betti: the same for `z`, or None.
     """
 
     method: str
     x: np.ndarray
     z: np.ndarray | None = None
     w: np.ndarray | None = None
+    betti: tuple[int, int] | None = None
+    latent_betti: tuple[int, int] | None = None
+
+
+def _betti_text(betti: tuple[int, int] | None) -> str:
+    return "" if betti is None else f"b0 = {betti[0]}, b1 = {betti[1]}"
 
 
 def _hist(
@@ -74,12 +83,16 @@ def figure_grid(
     """Draw the paper's grid: one column per method, feature space on top, latent
     space below, on a common colour scale per row (arXiv:2106.00792, Figs. 3-5).
 
+    Panel titles give the method and the Betti numbers measured in its panel
+    where the panel has them (see `laser.topology`); the figure title, the true
+    ones (:func:`title`).
+
     Args:
         panels: the columns, in order.
         x_range: [[x0, x1], [y0, y1]] of the feature-space histograms.
         z_range: the same for the latent space.
         bins: bins per axis.
-        title: figure title (dataset and Betti numbers).
+        title: figure title (dataset and true Betti numbers).
     """
     sns.set_theme(style="white", context="paper")
     n = len(panels)
@@ -97,7 +110,7 @@ def figure_grid(
     for i, p in enumerate(panels):
         ax = axes[0, i]
         ax.pcolormesh(*xe, top[i], vmin=0, vmax=vmax_top, cmap=cmap, rasterized=True)
-        ax.set_title(label(p.method))
+        ax.set_title("\n".join(filter(None, [label(p.method), _betti_text(p.betti)])))
         ax.set_xticks([])
         ax.set_yticks([])
         ax = axes[1, i]
@@ -105,6 +118,7 @@ def figure_grid(
             ax.axis("off")
             continue
         ax.pcolormesh(*ze, low[i], vmin=0, vmax=vmax_low, cmap=cmap, rasterized=True)
+        ax.set_title(_betti_text(p.latent_betti))
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])

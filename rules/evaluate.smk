@@ -3,7 +3,7 @@ rule evaluate:
         unpack(method_samples),
         truth="results/{dataset}/data/truth.npz",
         truth_test="results/{dataset}/data/truth_test.npz",
-        code=code("metrics", "evaluation", "io"),
+        code=code("metrics", "topology", "evaluation", "datasets", "io"),
     output:
         metrics="results/{dataset}/metrics.tsv",
     log:
@@ -21,6 +21,7 @@ rule evaluate:
         range=dataset_range,
         bins=config["evaluate"]["bins"],
         dims=config["evaluate"]["dims"],
+        latent_range=config["evaluate"]["latent_range"],
     script:
         "../scripts/evaluate.py"
 

@@ -2,7 +2,8 @@ rule plot_figure:
     input:
         unpack(method_samples),
         truth="results/{dataset}/data/truth.npz",
-        code=code("plots", "io"),
+        metrics="results/{dataset}/metrics.tsv",
+        code=code("plots", "evaluation", "io"),
     output:
         png=report(
             "results/{dataset}/figure.png",

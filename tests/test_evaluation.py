@@ -5,10 +5,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from laser import metrics, plots
-from laser.evaluation import COLUMNS, PAPER_TABLE3, score_methods, table3
+from laser import io, metrics, plots, topology
+from laser.evaluation import (
+    BETTI,
+    COLUMNS,
+    PAPER_TABLE3,
+    betti_of,
+    score_methods,
+    table3,
+)
 
 RANGE = [[-4.0, 4.0], [-4.0, 4.0]]
+LATENT_RANGE = [[-3.0, 3.0], [-3.0, 3.0]]
 BINS = 16
 N = 20_000
 
@@ -26,7 +34,24 @@ def table() -> pd.DataFrame:
         "laser": (_normal(2), None),  # an independent truth sample
         "other": (truth + [0.0, 0.3], None),  # not in Table 3
     }
-    return score_methods("gaussians", truth, test, samples, BINS, RANGE)
+    latent = {"baseline": _normal(9), "laser": _two_blobs(10), "hmc": None}
+    return score_methods(
+        "gaussians",
+        truth,
+        test,
+        samples,
+        BINS,
+        RANGE,
+        latent=latent,
+        latent_range=LATENT_RANGE,
+    )
+
+
+def _two_blobs(seed: int, n: int = N) -> np.ndarray:
+    x = np.random.default_rng(seed).normal(0.0, 0.4, (n, 2))
+    x[: n // 2, 0] += 1.5
+    x[n // 2 :, 0] -= 1.5
+    return x
 
 
 def _rows(df: pd.DataFrame, method: str) -> pd.DataFrame:
@@ -40,6 +65,7 @@ def test_table_layout(table):
     ]
     assert list(table["convention"]) == list(metrics.CONVENTIONS) * 5
     assert set(table["dataset"]) == {"gaussians"}
+    assert all(table[c].dtype == "Int64" for c in BETTI)
 
 
 def test_truth_itself_scores_zero_and_a_shift_scores_more(table):
@@ -135,6 +161,57 @@ def test_dims_select_the_columns():
     assert (_rows(df, "hmc")[["emd", "jsd"]].to_numpy() > 0).all()
 
 
+def test_betti_numbers_in_data_and_latent_space(table):
+    # every sample here is one blob in data space; the toy's true numbers beside
+    assert (table["b0"] == 1).all() and (table["b1"] == 0).all()
+    assert (table["true_b0"] == 4).all() and (table["true_b1"] == 0).all()
+    latent = table.drop_duplicates("method").set_index("method")
+    assert tuple(latent.loc["baseline", ["latent_b0", "latent_b1"]]) == (1, 0)
+    assert tuple(latent.loc["laser", ["latent_b0", "latent_b1"]]) == (2, 0)
+    # no latent sample (the truth, None, or not given): empty
+    for method in ("truth", "hmc", "other"):
+        assert latent.loc[method, ["latent_b0", "latent_b1"]].isna().all()
+    # one threshold, measured on the two truth samples, on every row
+    t = topology.threshold(_normal(0), _normal(1), BINS, RANGE)
+    assert (table["betti_threshold"] == t).all() and t > 0
+    laser = topology.betti(_two_blobs(10), BINS, LATENT_RANGE, t)
+    assert laser == (2, 0)
+
+
+def test_betti_numbers_use_weights_dims_and_unknown_datasets():
+    rng = np.random.default_rng(11)
+    truth, test = _two_blobs(12), _two_blobs(13)
+    x = np.concatenate([_two_blobs(14), rng.normal(0, 1, (N, 1))], axis=1)  # (N, 3)
+    w = np.where(x[:, 0] > 0, 1.0, 1e-9)  # removes one blob
+    df = score_methods(
+        "mine",
+        truth[:, [1, 0]],
+        test[:, [1, 0]],
+        {"dctr": (x[:, [1, 0, 2]], w), "baseline": (x[:, [1, 0, 2]], None)},
+        BINS,
+        RANGE,
+        dims=(1, 0),
+        latent={"dctr": x[:, [0, 1]], "baseline": x[:, [0, 1]]},
+        latent_range=LATENT_RANGE,
+    )
+    got = betti_of(df)
+    assert got["truth"] == ((2, 0), None)
+    assert got["baseline"] == ((2, 0), (2, 0))
+    assert got["dctr"] == ((1, 0), (1, 0))  # weights apply in both spaces
+    assert df[["true_b0", "true_b1"]].isna().all().all()  # not a toy
+
+
+def test_betti_of_reads_a_written_table(table, tmp_path):
+    io.save_table(table, tmp_path / "metrics.tsv")
+    back = io.load_table(tmp_path / "metrics.tsv")
+    assert list(back.columns) == COLUMNS
+    got = betti_of(back)
+    assert got == betti_of(table)
+    assert got["truth"] == ((1, 0), None)
+    assert got["laser"] == ((1, 0), (2, 0))
+    assert got["hmc"] == ((1, 0), None)
+
+
 def _fake(dataset: str, methods: list[str]) -> pd.DataFrame:
     rows = [
         {"dataset": dataset, "method": m, "convention": c, "emd": float(i), "jsd": 0.0}
@@ -195,7 +272,7 @@ def test_figure_grid():
     panels = [
         plots.Panel("truth", x),
         plots.Panel("baseline", x * 0.5, z),
-        plots.Panel("dctr", x, z, w),
+        plots.Panel("dctr", x, z, w, betti=(3, 1), latent_betti=(2, 0)),
     ]
     x_range, z_range = [[-6.0, 6.0], [-5.0, 5.0]], [[-3.0, 3.0], [-3.0, 3.0]]
     fig = plots.figure_grid(
@@ -203,7 +280,12 @@ def test_figure_grid():
     )
     try:
         axes = np.array(fig.axes).reshape(2, 3)
-        assert [ax.get_title() for ax in axes[0]] == ["Truth", "Baseline", "DCTR"]
+        assert [ax.get_title() for ax in axes[0]] == [
+            "Truth",
+            "Baseline",
+            "DCTR\nb0 = 3, b1 = 1",  # measured Betti numbers where given
+        ]
+        assert [ax.get_title() for ax in axes[1, 1:]] == ["", "b0 = 2, b1 = 0"]
         assert not axes[1, 0].axison  # the truth has no latent panel
         assert axes[1, 1].axison and axes[1, 2].axison
         assert axes[0, 0].get_ylabel() == "Feature space"

@@ -21,6 +21,8 @@ from wf import (
     snakemake,
 )
 
+from laser.datasets import TOYS
+
 pytestmark = pytest.mark.workflow
 
 
@@ -96,6 +98,25 @@ def test_table_has_every_method_with_finite_scores(run: Path) -> None:
             assert papers.isna().all().all()
     md = (run / "results" / "table3.md").read_text()
     assert "| dataset" in md and "double_donut" in md
+
+
+def test_table_has_betti_numbers(run: Path) -> None:
+    table = pd.read_csv(run / "results" / "table3.tsv", sep="\t")
+    for dataset, group in table.groupby("dataset"):
+        by_method = group.drop_duplicates("method").set_index("method")
+        true = TOYS[dataset].betti
+        assert (by_method[["true_b0", "true_b1"]].to_numpy() == true).all()
+        # measured in data space for every row, in latent space for the methods
+        assert by_method[["b0", "b1"]].notna().all().all()
+        assert (by_method["b0"] >= 1).all() and (by_method["b1"] >= 0).all()
+        assert by_method.loc["truth", ["latent_b0", "latent_b1"]].isna().all()
+        latent = by_method.loc[METHODS, ["latent_b0", "latent_b1"]]
+        assert latent.notna().all().all() and (latent["latent_b0"] >= 1).all()
+        # the truth's own numbers are recovered even at the tiny sizes
+        assert tuple(by_method.loc["truth", ["b0", "b1"]]) == true, dataset
+        # one threshold per dataset, in noise standard deviations
+        assert group["betti_threshold"].nunique() == 1
+        assert 2 < group["betti_threshold"].iloc[0] < 15
 
 
 def test_samples_follow_the_file_contract(run: Path) -> None:
