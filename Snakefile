@@ -27,6 +27,7 @@ include: "rules/baseline.smk"
 include: "rules/classifier.smk"
 include: "rules/refine.smk"
 include: "rules/hmc.smk"
+include: "rules/oracle.smk"
 include: "rules/evaluate.smk"
 include: "rules/plots.smk"
 
@@ -37,3 +38,8 @@ rule all:
         "results/table3.tsv",
         "results/table3.md",
         expand("results/{dataset}/figure.{ext}", dataset=DATASETS, ext=["png", "pdf"]),
+        expand(
+            "results/{dataset}/weights/{name}",
+            dataset=DATASETS,
+            name=["diagnostics.tsv", "calibration.tsv", "diagnostics.png"],
+        ),

@@ -179,7 +179,8 @@ def betti_of(
 def table3(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """All datasets' metrics in one table: paper convention first, then by dataset."""
     df = pd.concat(tables, ignore_index=True)
-    order = {m: i for i, m in enumerate(["truth", "baseline", "hmc", "laser", "dctr"])}
+    methods = ["truth", "baseline", "hmc", "laser", "dctr", "oracle"]
+    order = {m: i for i, m in enumerate(methods)}
     conventions = {c: i for i, c in enumerate(metrics.CONVENTIONS)}
     df = df.assign(
         _c=df["convention"].map(conventions),

@@ -11,11 +11,13 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
 
 from laser.datasets import TOYS  # noqa: E402
 
-__all__ = ["Panel", "LABELS", "label", "title", "figure_grid"]
+__all__ = ["Panel", "LABELS", "label", "title", "figure_grid", "weight_figure"]
 
 # Display names of the method names used in paths and tables.
 LABELS = {
@@ -24,6 +26,7 @@ LABELS = {
     "hmc": "HMC",
     "laser": "LaSeR",
     "dctr": "DCTR",
+    "oracle": "Oracle",
 }
 
 
@@ -125,6 +128,114 @@ def figure_grid(
     axes[0, 0].set_ylabel("Feature space")
     first_latent = next((i for i, h in enumerate(low) if h is not None), 0)
     axes[1, first_latent].set_ylabel("Latent space")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def weight_figure(
+    log_w: np.ndarray,
+    curve: pd.DataFrame,
+    summary: pd.Series,
+    log_w_exact: np.ndarray | None = None,
+    title: str = "",
+) -> plt.Figure:
+    """Diagnostics of the DCTR weights (arXiv:2106.00792, Sec. 3) in one row.
+
+    Left: histogram of the learned log-weights of the baseline's sample, with
+    the exact ones where known, and Kish's effective sample sizes. Middle: the
+    classifier's calibration curve on held-out points (observed fraction of
+    data against mean predicted f, the diagonal is perfect calibration), with
+    the points per bin. Right, where the exact weights are known: learned
+    against exact log-weight at the same points (2D histogram, log colour
+    scale), with their correlation and mean absolute difference.
+
+    Args:
+        log_w: learned log-weights (N,).
+        curve: calibration curve (:func:`laser.weights.calibration_curve`).
+        summary: the row of :func:`laser.weights.summary` (ESS, errors).
+        log_w_exact: exact log-weights (N,) at the same points, or None.
+        title: figure title.
+    """
+    sns.set_theme(style="whitegrid", context="paper")
+    exact = log_w_exact is not None
+    fig, axes = plt.subplots(1, 3 if exact else 2, figsize=(12 if exact else 8, 3.8))
+    both = np.concatenate([log_w, log_w_exact]) if exact else np.asarray(log_w)
+    lo, hi = np.quantile(both, [0.0005, 0.9995])
+    lo, hi = min(lo, -0.5), max(hi, 0.5)
+    edges = np.linspace(lo, hi, 81)
+
+    ax = axes[0]
+    ess = f"Kish ESS {summary['ess']:.3g} N"
+    ax.hist(
+        np.clip(log_w, lo, hi),
+        edges,
+        histtype="stepfilled",
+        alpha=0.6,
+        label=f"learned ({ess})",
+    )
+    if exact:
+        ax.hist(
+            np.clip(log_w_exact, lo, hi),
+            edges,
+            histtype="step",
+            color="k",
+            label=f"exact (ESS {summary['ess_exact']:.3g} N)",
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("log w (first and last bins: overflow)")
+    ax.set_ylabel("points")
+    ax.set_title("Weights of the baseline sample")
+    ax.legend(fontsize="small")
+
+    ax = axes[1]
+    ok = curve["observed"].notna()
+    ax.plot([0, 1], [0, 1], color="0.5", lw=1, ls="--", label="calibrated")
+    ax.plot(
+        curve.loc[ok, "f_mean"],
+        curve.loc[ok, "observed"],
+        "o-",
+        ms=3,
+        label=f"classifier (ECE {summary['calibration_error']:.3g})",
+    )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted f = sigmoid(logit)")
+    ax.set_ylabel("observed fraction of data")
+    ax.set_title("Calibration on held-out points")
+    ax.legend(loc="upper left", fontsize="small")
+    counts = ax.twinx()
+    centres = (curve["f_lo"] + curve["f_hi"]) / 2
+    width = curve["f_hi"] - curve["f_lo"]
+    counts.bar(
+        centres, curve["n_data"] + curve["n_generated"], width, alpha=0.15, color="C1"
+    )
+    counts.set_yscale("log")
+    counts.set_ylim(0.8, 5 * max(1, (curve["n_data"] + curve["n_generated"]).max()))
+    counts.set_ylabel("points per bin", color="C1")
+    counts.grid(False)
+    ax.set_zorder(counts.get_zorder() + 1)  # the curve above the bars
+    ax.patch.set_visible(False)
+
+    if exact:
+        ax = axes[2]
+        _, _, _, image = ax.hist2d(
+            np.clip(log_w_exact, lo, hi),
+            np.clip(log_w, lo, hi),
+            [edges, edges],
+            norm=LogNorm(),
+            cmap="viridis",
+            rasterized=True,
+        )
+        ax.plot([lo, hi], [lo, hi], color="0.4", lw=1, ls="--", label="equal")
+        ax.legend(loc="lower right", fontsize="small")
+        ax.set_xlabel("exact log w* = log p_data - log p_g")
+        ax.set_ylabel("learned log w = logit")
+        ax.set_title(
+            f"corr {summary['log_w_corr']:.3f}, mean |diff| {summary['log_w_mad']:.3g}"
+        )
+        fig.colorbar(image, ax=ax, label="points")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -12,7 +12,13 @@ from laser.classifier import Classifier, logits
 from laser.flows import RealNVP, transform
 from laser.seeding import torch_generator
 
-__all__ = ["latent_weights", "latent_log_prob", "resampled_init", "sample_hmc"]
+__all__ = [
+    "latent_weights",
+    "latent_log_prob",
+    "resampled_init",
+    "sample_hmc",
+    "sample_latent",
+]
 
 
 @torch.no_grad()
@@ -105,6 +111,30 @@ def sample_hmc(
         (z, x, result): latent samples and their images, each (n_samples, D)
         float32, and the sampler's result (acceptance rates, step size).
     """
+    log_prob = latent_log_prob(flow, classifier)
+    return sample_latent(flow, log_prob, classifier, n_samples, config, seed, init)
+
+
+def sample_latent(
+    flow: RealNVP,
+    log_prob: Callable[[torch.Tensor], torch.Tensor],
+    weight: Classifier,
+    n_samples: int,
+    config: mcmc.HMCConfig,
+    seed: int,
+    init: str = "prior",
+) -> tuple[np.ndarray, np.ndarray, mcmc.HMCResult]:
+    """HMC on a latent log density ``log_prob``, mapped through g.
+
+    The shared sampler of the HMC and oracle methods: ``weight`` (anything
+    with ``log_weight(x)``) only serves the ``init="resample"`` start.
+
+    Returns:
+        (z, x, result) as :func:`sample_hmc`.
+
+    Raises:
+        ValueError: for an unknown init.
+    """
     param = next(flow.parameters())
     gen = torch_generator(seed, device=param.device)
     if init == "prior":
@@ -116,10 +146,9 @@ def sample_hmc(
             dtype=param.dtype,
         )  # (C, D)
     elif init == "resample":
-        start = resampled_init(flow, classifier, config.n_chains, gen)
+        start = resampled_init(flow, weight, config.n_chains, gen)
     else:
         raise ValueError(f"init must be 'prior' or 'resample', got {init!r}")
-    log_prob = latent_log_prob(flow, classifier)
     result = mcmc.sample(log_prob, start, n_samples, config, gen)
     z = result.samples
     return z.cpu().numpy().astype(np.float32), transform(flow, z), result

@@ -10,7 +10,7 @@ rule train_baseline:
         "benchmarks/train_baseline/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
-    threads: 2
+    threads: THREADS
     resources:
         mem_mb=mem_mb("train_baseline"),
         runtime=runtime("train_baseline"),
@@ -35,7 +35,7 @@ rule sample_baseline:
         "benchmarks/sample_baseline/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
-    threads: 2
+    threads: THREADS
     resources:
         mem_mb=mem_mb("sample_baseline"),
         runtime=runtime("sample_baseline"),

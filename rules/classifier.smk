@@ -11,7 +11,7 @@ rule train_classifier:
         "benchmarks/train_classifier/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
-    threads: 2
+    threads: THREADS
     resources:
         mem_mb=mem_mb("train_classifier"),
         runtime=runtime("train_classifier"),
@@ -37,7 +37,7 @@ rule compute_weights:
         "benchmarks/compute_weights/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
-    threads: 2
+    threads: THREADS
     resources:
         mem_mb=mem_mb("compute_weights"),
         runtime=runtime("compute_weights"),
@@ -46,3 +46,48 @@ rule compute_weights:
         dtype=config["dtype"],
     script:
         "../scripts/compute_weights.py"
+
+
+rule weight_diagnostics:
+    input:
+        samples="results/{dataset}/dctr/samples.npz",
+        baseline="results/{dataset}/baseline/model.pt",
+        classifier="results/{dataset}/classifier/model.pt",
+        code=code("weights", "oracle", "datasets", "classifier", "flows", "plots", "io"),
+    output:
+        summary=report(
+            "results/{dataset}/weights/diagnostics.tsv",
+            caption="../report/weights.rst",
+            category="Weights",
+            labels={"dataset": "{dataset}", "content": "summary"},
+        ),
+        calibration=report(
+            "results/{dataset}/weights/calibration.tsv",
+            caption="../report/calibration.rst",
+            category="Weights",
+            labels={"dataset": "{dataset}", "content": "calibration curve"},
+        ),
+        png=report(
+            "results/{dataset}/weights/diagnostics.png",
+            caption="../report/weights_figure.rst",
+            category="Weights",
+            labels={"dataset": "{dataset}", "content": "figure"},
+        ),
+    log:
+        "logs/weight_diagnostics/{dataset}.log",
+    benchmark:
+        "benchmarks/weight_diagnostics/{dataset}.tsv"
+    conda:
+        "../envs/laser.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=mem_mb("weight_diagnostics"),
+        runtime=runtime("weight_diagnostics"),
+        gpu=GPUS,
+    params:
+        n_calibration=config["data"]["n_classifier"],
+        bins=config["evaluate"]["calibration_bins"],
+        dtype=config["dtype"],
+        seed=seed("weight_diagnostics"),
+    script:
+        "../scripts/weight_diagnostics.py"

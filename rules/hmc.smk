@@ -2,16 +2,22 @@ rule run_hmc:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=code("mcmc", "pullback", "flows", "classifier", "io"),
+        code=code("mcmc", "pullback", "flows", "classifier", "diagnostics", "io"),
     output:
         samples="results/{dataset}/hmc/samples.npz",
+        diagnostics=report(
+            "results/{dataset}/hmc/diagnostics.tsv",
+            caption="../report/hmc_diagnostics.rst",
+            category="HMC diagnostics",
+            labels={"dataset": "{dataset}", "method": "hmc"},
+        ),
     log:
         "logs/run_hmc/{dataset}.log",
     benchmark:
         "benchmarks/run_hmc/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
-    threads: 2
+    threads: THREADS
     resources:
         mem_mb=mem_mb("run_hmc"),
         runtime=runtime("run_hmc"),

@@ -10,7 +10,7 @@ rule train_refiner:
         "benchmarks/train_refiner/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
-    threads: 2
+    threads: THREADS
     resources:
         mem_mb=mem_mb("train_refiner"),
         runtime=runtime("train_refiner"),
@@ -36,7 +36,7 @@ rule sample_laser:
         "benchmarks/sample_laser/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
-    threads: 2
+    threads: THREADS
     resources:
         mem_mb=mem_mb("sample_laser"),
         runtime=runtime("sample_laser"),

@@ -1,6 +1,6 @@
 """Rule run_hmc: HMC on the pulled-back latent density, mapped through g."""
 
-from laser import classifier, flows, io, mcmc, pullback
+from laser import classifier, diagnostics, flows, io, mcmc, pullback
 from laser.logs import log_to
 from laser.training import resolve_device, resolve_dtype
 
@@ -14,7 +14,16 @@ flow = io.load_model(snakemake.input.baseline, flows.build, dtype, device)
 clf = io.load_model(snakemake.input.classifier, classifier.build, dtype, device)
 settings = dict(p.hmc)
 init = settings.pop("init")
-z, x, _ = pullback.sample_hmc(
-    flow, clf, p.n, mcmc.HMCConfig(**settings), p.seed, init=init
+hmc = mcmc.HMCConfig(**settings)
+z, x, result = pullback.sample_hmc(flow, clf, p.n, hmc, p.seed, init=init)
+table = diagnostics.hmc_table(
+    z,
+    hmc.n_chains,
+    result.acceptance_rate,
+    result.burn_in_acceptance_rate,
+    result.step_size,
+    snakemake.wildcards.dataset,
 )
+diagnostics.report(table)
+io.save_table(table, snakemake.output.diagnostics)
 io.save_samples(snakemake.output.samples, z=z, x=x)

@@ -63,6 +63,7 @@ def test_defaults_are_filled(cfg):
         "bins": 100,
         "dims": [0, 1],
         "latent_range": [[-3.0, 3.0], [-3.0, 3.0]],
+        "calibration_bins": 20,
     }
     assert out["hmc"] == {
         "step_size": 0.01,
@@ -156,6 +157,11 @@ BAD = [
     ),
     ("no_methods", _set("methods", []), "'methods' = []"),
     ("repeated_method", _set("methods", ["hmc", "hmc"]), "'methods' = ['hmc', 'hmc']"),
+    (
+        "zero_calibration_bins",
+        _set("evaluate", "calibration_bins", 0),
+        "'evaluate.calibration_bins' = 0",
+    ),
     ("zero_step", _set("hmc", "step_size", 0), "'hmc.step_size' = 0"),
     ("negative_step", _set("hmc", "step_size", -0.01), "'hmc.step_size' = -0.01"),
     (
@@ -165,6 +171,7 @@ BAD = [
     ),
     ("negative_burn_in", _set("hmc", "burn_in", -1), "'hmc.burn_in' = -1"),
     ("zero_chunk", _set("hmc", "chunk_size", 0), "'hmc.chunk_size' = 0"),
+    ("zero_threads", _set("threads", 0), "'threads' = 0"),
     ("adapt_not_bool", _set("hmc", "adapt_step_size", 1), "'hmc.adapt_step_size' = 1"),
     ("target_accept_1", _set("hmc", "target_accept", 1.0), "'hmc.target_accept' = 1.0"),
     (
@@ -311,3 +318,42 @@ def test_tiny_config_splits_for_every_dataset():
         split(section(config, "classifier", name), ClassifierConfig)
         split(section(config, "refiner", name), GANConfig)
     assert blocks == {"gaussians": 2, "double_donut": 2, "rings": 3}
+
+
+def _merged(path: Path) -> dict:
+    """config.yaml with the file merged over it, as Snakemake's --configfile does."""
+
+    def merge(base: dict, over: dict) -> dict:
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value
+        return base
+
+    return merge(_load(ROOT / "config.yaml"), _load(path))
+
+
+@pytest.mark.parametrize("name", ["fast.yaml", "memory.yaml"])
+def test_shipped_configs_are_valid_over_the_papers(name):
+    config = _merged(ROOT / "config" / name)
+    validate(config, SCHEMA)
+    data = config["data"]
+    # they keep the paper's sample sizes and histograms
+    assert (data["n_train"], data["n_classifier"], data["n_eval"]) == (
+        480_000,
+        480_000,
+        2_000_000,
+    )
+    assert config["evaluate"]["bins"] == 100
+
+
+def test_fast_config_departures_are_the_documented_ones():
+    fast = _load(ROOT / "config" / "fast.yaml")
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### The fast configuration", 1)[1].split("\n## ", 1)[0]
+    for key, value in fast.items():
+        keys = value.keys() if isinstance(value, dict) else [None]
+        for sub in keys:
+            name = key if sub is None else f"{key}.{sub}"
+            assert f"`{name}`" in section, f"{name} is not listed in the README"

@@ -223,7 +223,7 @@ def _fake(dataset: str, methods: list[str]) -> pd.DataFrame:
 
 
 def test_table3_order():
-    a = _fake("rings", ["dctr", "zzz", "truth", "hmc"])
+    a = _fake("rings", ["dctr", "zzz", "oracle", "truth", "hmc"])
     b = _fake("gaussians", ["laser", "baseline", "truth"])
     out = table3([a, b])
     assert list(out.columns) == COLUMNS
@@ -236,6 +236,7 @@ def test_table3_order():
         ("rings", "truth"),
         ("rings", "hmc"),
         ("rings", "dctr"),
+        ("rings", "oracle"),
         ("rings", "zzz"),
     ]
     assert keys == [(c, *k) for c in ("paper", "normalised") for k in per_convention]

@@ -13,16 +13,18 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 DATASETS = ["gaussians", "double_donut", "rings"]
-METHODS = ["baseline", "hmc", "laser", "dctr"]
+METHODS = ["baseline", "hmc", "laser", "dctr", "oracle"]
 RULES = [
     "generate_data",
     "train_baseline",
     "sample_baseline",
     "train_classifier",
     "compute_weights",
+    "weight_diagnostics",
     "train_refiner",
     "sample_laser",
     "run_hmc",
+    "run_oracle",
     "evaluate",
     "plot_figure",
     "table",
