@@ -245,3 +245,25 @@ def test_weight_diagnostics(run: Path) -> None:
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
         log = (run / "logs" / "weight_diagnostics" / f"{dataset}.log").read_text()
         assert f"{dataset} weights:" in log
+
+
+def test_training_classifier_and_evaluation_samples_are_disjoint(run: Path) -> None:
+    # The flow's training points, the classifier's target points, the truth and the
+    # independent truth are separate draws: no point is shared between any two.
+    for dataset in DATASETS:
+        data = run / "results" / dataset / "data"
+        sets = {}
+        for name in ("train", "classifier", "truth", "truth_test"):
+            x = np.ascontiguousarray(io_load(data / f"{name}.npz"))
+            rows = x.view(np.dtype((np.void, x.dtype.itemsize * x.shape[1])))
+            sets[name] = set(rows.ravel().tolist())
+            assert len(sets[name]) == len(x), (dataset, name)  # no repeats
+        names = list(sets)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                assert not sets[a] & sets[b], (dataset, a, b)
+
+
+def io_load(path: Path) -> np.ndarray:
+    with np.load(path) as f:
+        return f["x"]
