@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from laser import datasets, mcmc, pullback
+from laser import classifier, datasets, mcmc, pullback
 from laser.classifier import LOGIT_BOUND
 from laser.flows import RealNVP
 
@@ -74,14 +74,8 @@ def exact_log_weights(
     Computed in the flow's dtype and device, in batches; the counterpart of
     :func:`laser.classifier.logits` for a perfect classifier.
     """
-    weight = ExactWeight(flow, dataset)
-    param = next(flow.parameters())
-    xt = torch.as_tensor(x)
-    out = [
-        weight.log_weight(b.to(param)).cpu().double()
-        for b in torch.split(xt, batch_size)
-    ]
-    return torch.cat(out).numpy()
+    # ExactWeight has the classifier's interface, and the flow's parameters
+    return classifier.logits(ExactWeight(flow, dataset), x, batch_size)
 
 
 def generate_with_log_prob(flow: RealNVP, z: Tensor) -> tuple[Tensor, Tensor]:
