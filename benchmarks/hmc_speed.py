@@ -41,22 +41,12 @@ from laser.seeding import torch_generator
 PAPER = mcmc.HMCConfig(step_size=0.004, n_leapfrog=50, n_chains=100)
 
 
-def sir_init(flow, clf, n: int, seed: int, pool: int = 400_000) -> np.ndarray:
-    """n points of q(z) by sampling-importance-resampling from the prior."""
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal((pool, flow.dim))
-    _, log_w = pullback.latent_weights(flow, clf, z)
-    p = np.exp(log_w - log_w.max())
-    idx = rng.choice(pool, size=n, replace=True, p=p / p.sum())
-    return z[idx]
-
-
 def run(
-    flow, clf, init: np.ndarray, cfg: mcmc.HMCConfig, n_keep: int, seed: int
+    flow, clf, init: torch.Tensor, cfg: mcmc.HMCConfig, n_keep: int, seed: int
 ) -> tuple[np.ndarray, mcmc.HMCResult]:
     """Kept draws as (chains, draws, D) float64 and the sampler's result."""
     param = next(flow.parameters())
-    z0 = torch.as_tensor(init, dtype=param.dtype)
+    z0 = init.to(param.dtype)
     res = mcmc.sample(
         pullback.latent_log_prob(flow, clf),
         z0,
@@ -143,7 +133,10 @@ def main() -> None:
     for seed, (name, (dtype, cfg, n_keep)) in enumerate(setups.items()):
         flow = io.load_model(flow_path, flows.build, dtype, "cpu")
         clf = io.load_model(clf_path, classifier.build, dtype, "cpu")
-        init = sir_init(flow, clf, cfg.n_chains, seed=10 + seed)
+        # the workflow's hmc.init: resample, with a pool of 400k prior points
+        init = pullback.resampled_init(
+            flow, clf, cfg.n_chains, torch_generator(10 + seed), pool=400_000
+        )
         t0 = time.perf_counter()
         draws, res = run(flow, clf, init, cfg, n_keep, seed=20 + seed)
         wall = time.perf_counter() - t0

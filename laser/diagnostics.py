@@ -26,6 +26,7 @@ __all__ = [
     "RHAT_MAX",
     "chains",
     "hmc_table",
+    "of_run",
     "problems",
     "report",
 ]
@@ -170,3 +171,28 @@ def report(table: pd.DataFrame) -> None:
             RHAT_MAX,
             ACCEPTANCE_BAND,
         )
+
+
+def of_run(
+    samples: np.ndarray, n_chains: int, result, dataset: str, method: str
+) -> pd.DataFrame:
+    """:func:`hmc_table` of a sampler's result, its problems logged (:func:`report`).
+
+    Args:
+        samples: the kept draws (N, D), iteration-major.
+        n_chains: chains of the run.
+        result: the :class:`laser.mcmc.HMCResult` (acceptance rates, step size).
+        dataset: dataset name.
+        method: method name (``hmc``, ``oracle``).
+    """
+    table = hmc_table(
+        samples,
+        n_chains,
+        result.acceptance_rate,
+        result.burn_in_acceptance_rate,
+        result.step_size,
+        dataset,
+        method,
+    )
+    report(table)
+    return table

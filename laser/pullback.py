@@ -16,6 +16,7 @@ __all__ = [
     "latent_weights",
     "latent_log_prob",
     "resampled_init",
+    "hmc_settings",
     "sample_hmc",
     "sample_latent",
 ]
@@ -58,6 +59,18 @@ def latent_log_prob(
         return -0.5 * (z**2).sum(-1) + classifier.log_weight(flow.generate(z))
 
     return log_prob
+
+
+def hmc_settings(section: dict) -> tuple[mcmc.HMCConfig, str]:
+    """The config's ``hmc`` section as the sampler's settings and the start mode.
+
+    ``init`` (``prior`` or ``resample``) chooses the chains' start
+    (:func:`sample_latent`); every other key is a field of
+    :class:`laser.mcmc.HMCConfig`.
+    """
+    settings = dict(section)
+    init = settings.pop("init", "prior")
+    return mcmc.HMCConfig(**settings), init
 
 
 def resampled_init(

@@ -85,3 +85,15 @@ def test_report_logs_warnings(caplog: pytest.LogCaptureFixture) -> None:
         diagnostics.report(table(iteration_major(per_chain), acceptance=0.05))
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "HMC HEALTH" in warnings[0].getMessage()
+
+
+def test_of_run_reads_the_sampler_result(caplog: pytest.LogCaptureFixture) -> None:
+    from laser.mcmc import HMCResult
+
+    per_chain = np.random.default_rng(7).normal(size=(N_CHAINS, DRAWS, 2))
+    result = HMCResult(None, 0.05, 0.5, step_size=0.2)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="laser.diagnostics"):
+        t = diagnostics.of_run(iteration_major(per_chain), N_CHAINS, result, "toy", "m")
+    assert (t.acceptance_rate == 0.05).all() and (t.step_size == 0.2).all()
+    assert (t.method == "m").all()
+    assert any("acceptance rate 0.050" in r.getMessage() for r in caplog.records)

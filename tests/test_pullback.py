@@ -78,3 +78,12 @@ def test_sample_hmc_refuses_an_unknown_init() -> None:
     cfg = mcmc.HMCConfig(n_chains=4, burn_in=0)
     with pytest.raises(ValueError, match="init must be 'prior' or 'resample'"):
         pullback.sample_hmc(ShiftFlow(), TiltClassifier(A), 8, cfg, seed=0, init="x")
+
+
+def test_hmc_settings_split_the_config_section() -> None:
+    hmc, init = pullback.hmc_settings(
+        {"step_size": 0.05, "n_chains": 8, "burn_in": 3, "init": "resample"}
+    )
+    assert init == "resample"
+    assert (hmc.step_size, hmc.n_chains, hmc.burn_in) == (0.05, 8, 3)
+    assert pullback.hmc_settings({})[1] == "prior"
