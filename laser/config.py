@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
@@ -81,7 +82,7 @@ def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) 
         if "$ref" in sub and "default" not in sub:
             sub = {**root["$defs"][sub["$ref"].split("/")[-1]], **sub}
         if key not in instance and "default" in sub:
-            instance[key] = sub["default"]
+            instance[key] = copy.deepcopy(sub["default"])
         if key in instance:
             _fill_defaults(instance[key], sub, root)
 
@@ -109,9 +110,17 @@ def validate(config: dict[str, Any], schema_path: str | os.PathLike) -> dict[str
 
 def section(config: dict[str, Any], name: str, dataset: str) -> dict[str, Any]:
     """Settings of section `name` for `dataset`: the global ones, then the toy's
-    overrides, with keys sorted (so that Snakemake sees equal params as equal)."""
-    merged = {**config[name], **config["toys"][dataset].get(name, {})}
-    return dict(sorted(merged.items()))
+    overrides (a subsection such as `refiner.flow` key by key), with keys sorted
+    (so that Snakemake sees equal params as equal)."""
+    merged = dict(config[name])
+    for key, value in config["toys"][dataset].get(name, {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = {**merged[key], **value}
+        merged[key] = value
+    return {
+        k: dict(sorted(v.items())) if isinstance(v, dict) else v
+        for k, v in sorted(merged.items())
+    }
 
 
 def optim_config(settings: dict[str, Any]) -> dict[str, Any]:

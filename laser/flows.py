@@ -109,10 +109,19 @@ class RealNVP(nn.Module):
             **asdict(self.config),
         }
 
-    def set_standardisation(self, x: torch.Tensor) -> None:
-        """Set the fixed affine map from training data x (N, D)."""
-        self.shift.copy_(x.mean(0))
-        self.scale.copy_(x.std(0).clamp_min(1e-6))
+    def set_standardisation(
+        self, x: torch.Tensor, w: torch.Tensor | None = None
+    ) -> None:
+        """Set the fixed affine map from training data x (N, D), weighted by w (N,)
+        where given (the mean and standard deviation of the weighted points)."""
+        if w is None:
+            self.shift.copy_(x.mean(0))
+            self.scale.copy_(x.std(0).clamp_min(1e-6))
+            return
+        p = (w / w.sum()).unsqueeze(1)  # (N, 1)
+        mean = (p * x).sum(0)  # (D,)
+        self.shift.copy_(mean)
+        self.scale.copy_(((p * (x - mean) ** 2).sum(0)).sqrt().clamp_min(1e-6))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Map data x (N, D) to latent z (N, D) with log|det dz/dx| (N,)."""
@@ -176,10 +185,12 @@ def train(
     model = RealNVP(x.shape[1], config, permutation_seed=seed % 2**32)
     model = model.to(device=device, dtype=dtype)
     xt = torch.as_tensor(x, dtype=dtype, device=device)
-    model.set_standardisation(xt)
     tensors = [xt]
     if weights is not None:
+        if weights.shape != (len(x),):
+            raise ValueError(f"{len(x)} points but weights of shape {weights.shape}")
         tensors.append(torch.as_tensor(weights, dtype=dtype, device=device))
+    model.set_standardisation(*tensors)
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.info("RealNVP %s, %d parameters, %d points", config, n_params, len(x))
 

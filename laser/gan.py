@@ -37,6 +37,10 @@ class GANConfig:
     hidden_layers: int = 7  # hidden layers of generator and discriminator
     hidden_units: int = 100  # units per hidden layer
     d_updates: int = 4  # discriminator updates per generator update
+    # phi(y) = y[:, :D] + net(y) with net's output layer starting at zero, so that
+    # training starts from the baseline (g(phi(y)) = g(y[:, :D])) and learns the
+    # correction; False is the paper's plain network
+    residual: bool = False
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden_layers", "hidden_units", "d_updates"):
@@ -49,11 +53,19 @@ class Generator(nn.Module):
 
     def __init__(self, dim: int, config: GANConfig):
         super().__init__()
+        if config.residual and config.latent_dim < dim:
+            raise ValueError(
+                f"a residual refiner needs latent_dim >= {dim} (the latent "
+                f"dimension of g), got latent_dim {config.latent_dim}"
+            )
         self.dim = dim
         self.config = config
         self.net = mlp(
             config.latent_dim, dim, config.hidden_layers, config.hidden_units
         )
+        if config.residual:
+            nn.init.zeros_(self.net[-1].weight)
+            nn.init.zeros_(self.net[-1].bias)
 
     @property
     def hparams(self) -> dict[str, Any]:
@@ -61,6 +73,8 @@ class Generator(nn.Module):
         return {"kind": "gan_refiner", "dim": self.dim, **asdict(self.config)}
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
+        if self.config.residual:
+            return y[:, : self.dim] + self.net(y)
         return self.net(y)
 
 

@@ -27,6 +27,8 @@ LABELS = {
     "laser": "LaSeR",
     "dctr": "DCTR",
     "oracle": "Oracle",
+    "rejection": "Rejection",
+    "langevin": "Langevin (ULA)",
 }
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "latent_weights",
     "latent_log_prob",
     "resampled_init",
+    "chain_start",
     "hmc_settings",
     "sample_hmc",
     "sample_latent",
@@ -106,6 +107,34 @@ def resampled_init(
     return z[idx]
 
 
+def chain_start(
+    flow: RealNVP,
+    weight: Classifier,
+    n_chains: int,
+    generator: torch.Generator,
+    init: str = "prior",
+) -> torch.Tensor:
+    """Start points (n_chains, D) of latent chains, in the flow's dtype and device:
+    prior draws z ~ N(0, I) (``init="prior"``) or :func:`resampled_init`
+    (``init="resample"``).
+
+    Raises:
+        ValueError: for an unknown init.
+    """
+    if init == "prior":
+        param = next(flow.parameters())
+        return torch.randn(
+            n_chains,
+            flow.dim,
+            generator=generator,
+            device=param.device,
+            dtype=param.dtype,
+        )  # (C, D)
+    if init == "resample":
+        return resampled_init(flow, weight, n_chains, generator)
+    raise ValueError(f"init must be 'prior' or 'resample', got {init!r}")
+
+
 def sample_hmc(
     flow: RealNVP,
     classifier: Classifier,
@@ -150,18 +179,7 @@ def sample_latent(
     """
     param = next(flow.parameters())
     gen = torch_generator(seed, device=param.device)
-    if init == "prior":
-        start = torch.randn(
-            config.n_chains,
-            flow.dim,
-            generator=gen,
-            device=param.device,
-            dtype=param.dtype,
-        )  # (C, D)
-    elif init == "resample":
-        start = resampled_init(flow, weight, config.n_chains, gen)
-    else:
-        raise ValueError(f"init must be 'prior' or 'resample', got {init!r}")
+    start = chain_start(flow, weight, config.n_chains, gen, init)
     result = mcmc.sample(log_prob, start, n_samples, config, gen)
     z = result.samples
     return z.cpu().numpy().astype(np.float32), transform(flow, z), result

@@ -73,6 +73,8 @@ GPU_RULES = {
     "sample_laser",
     "run_hmc",
     "run_oracle",
+    "run_rejection",
+    "run_langevin",
     "weight_diagnostics",
 }
 # Peak resident memory (MB) at the paper's sample sizes, the larger of gaussians
@@ -90,10 +92,19 @@ MEASURED_RSS_MB = {
     # oracle as run_hmc above; the diagnostics on 2M DCTR and 2 x 480k held-out points
     "run_oracle": 1384,
     "weight_diagnostics": 622,
+    # estimates: measured outside the workflow with untrained networks of the
+    # paper's sizes (float64, 1 thread, 2M samples, the default settings), the
+    # larger of the paper's and the rings' flow; trained weights change the time
+    # (acceptance, mixing), not the memory
+    "run_rejection": 531,
+    "run_langevin": 984,
     "evaluate": 1088,
     "plot_figure": 597,
     "table": 300,  # not measured (no benchmark directive); pandas on a few rows
 }
+# The acceptance rate E_p[w] / M assumed for run_rejection's runtime (not measured
+# with trained networks; about 1 / M for a density ratio, so a largest weight of 50).
+REJECTION_ACCEPTANCE = 0.02
 # Host memory that the CUDA runtime and context add to a process using a GPU (not
 # measured: no GPU at hand; benchmarks/gpu_check.sh prints the peak on one).
 CUDA_HOST_MB = 3000
@@ -137,6 +148,10 @@ def compute_seconds(rule_name, dataset=None):
         return 13 * n_eval
     if rule_name == "train_refiner":  # 1.65 h: 124 ms per 4 D + 1 G updates
         s = section(config, "refiner", dataset)
+        if s["kind"] == "flow":  # a RealNVP on the latent points: the baseline's cost
+            f = s["flow"]
+            size = f["n_blocks"] * f["hidden_layers"] * f["hidden_units"] / 1728
+            return 814 * size * f["epochs"] / 100 * s["n_train"] / 480_000
         size = s["hidden_layers"] * s["hidden_units"] / (7 * 100)
         updates = (s["d_updates"] + 1) / 5
         return 5952 * size * updates * s["epochs"] / 200 * s["n_train"] / 480_000
@@ -152,6 +167,22 @@ def compute_seconds(rule_name, dataset=None):
         # (paper's flow) to 1.04 x (rings') of HMC's with 100 chains, one pass of g
         # and the toy's density instead of g and the classifier; run_hmc's figure
         return compute_seconds("run_hmc", dataset)
+    if rule_name == "run_rejection":  # ESTIMATE: g and the classifier on every
+        # proposal (21 s + 13 s per 2M points, as sample_baseline and
+        # compute_weights; measured with 1 thread outside the workflow: 47 s, rings'
+        # flow 88 s), the pilot and n_eval / acceptance more, then g of the
+        # sample; the acceptance rate E_p[w] / M is not known before the run:
+        # REJECTION_ACCEPTANCE is assumed
+        s = section(config, "rejection", dataset)
+        proposals = s["pilot"] + data["n_eval"] / REJECTION_ACCEPTANCE
+        return (21 * flow + 13) * proposals / 2_000_000 + 21 * flow * n_eval
+    if rule_name == "run_langevin":  # ESTIMATE: a Langevin step costs one
+        # gradient, as a leapfrog step of run_hmc (same per-step figure; measured
+        # with 1 thread and 10000 chains outside the workflow: 0.22 s, rings' 0.42 s)
+        s = section(config, "langevin", dataset)
+        steps = s["n_steps"] + s["thin"] * -(-data["n_eval"] // s["n_chains"])
+        per_step = (3.7e-3 + 1.76e-5 * s["n_chains"]) * (1728 * flow + 898) / 2626
+        return steps * per_step + 21 * flow * n_eval
     if rule_name == "weight_diagnostics":  # rings: ~1 min, estimated from parts
         # log p_g of the DCTR points (a pass of g), g(z) and the classifier on
         # the held-out points, the figure

@@ -1,7 +1,7 @@
 rule train_refiner:
     input:
         samples="results/{dataset}/dctr/samples.npz",
-        code=code("gan", "training", "io"),
+        code=code("refiners", "gan", "flows", "training", "config", "io"),
     output:
         model="results/{dataset}/laser/refiner.pt",
     log:
@@ -17,6 +17,8 @@ rule train_refiner:
         gpu=GPUS,
     params:
         settings=settings("refiner"),
+        # the only generator so far: the RealNVP baseline
+        generator="flow",
         dtype=config["dtype"],
         seed=seed("train_refiner"),
     script:
@@ -27,7 +29,7 @@ rule sample_laser:
     input:
         refiner="results/{dataset}/laser/refiner.pt",
         baseline="results/{dataset}/baseline/model.pt",
-        code=code("gan", "flows", "io"),
+        code=code("refiners", "gan", "flows", "io"),
     output:
         samples="results/{dataset}/laser/samples.npz",
     log:

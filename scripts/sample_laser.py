@@ -1,6 +1,6 @@
 """Rule sample_laser: the LaSeR generator, z = phi(y) and x = g(z)."""
 
-from laser import flows, gan, io
+from laser import flows, io, refiners
 from laser.logs import log_to
 from laser.training import resolve_device, resolve_dtype
 
@@ -10,7 +10,7 @@ dtype, device = (
     resolve_dtype(p.dtype),
     resolve_device(snakemake.config.get("device", "auto")),
 )
-refiner = io.load_model(snakemake.input.refiner, gan.build, dtype, device)
+refiner = io.load_model(snakemake.input.refiner, refiners.build, dtype, device)
 flow = io.load_model(snakemake.input.baseline, flows.build, dtype, device)
-z = gan.sample(refiner, p.n, p.seed)
+z = refiners.sample(refiner, p.n, p.seed)
 io.save_samples(snakemake.output.samples, z=z, x=flows.transform(flow, z))

@@ -167,6 +167,7 @@ def test_build_hparams_round_trip():
         "hidden_layers": 2,
         "hidden_units": 16,
         "d_updates": 2,
+        "residual": False,
     }
     clone = gan.build(g.hparams)
     clone.load_state_dict(g.state_dict())

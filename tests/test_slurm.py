@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from wf import REPO, RULES, TINY, copy_workflow, snakemake
+from wf import METHODS, REPO, RULES, TINY, copy_workflow, snakemake
 
 # the rules that compute with torch, and so may ask for a GPU
 TORCH_RULES = set(RULES) - {"generate_data", "evaluate", "plot_figure", "table"}
@@ -68,7 +68,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_rule_declares_threads_memory_and_runtime(workdir: Path) -> None:
-    res = snakemake(workdir, "-n")  # the paper's settings
+    # the paper's settings, with every method (rejection and langevin are not in
+    # the default methods)
+    res = snakemake(workdir, "-n", "--config", f"methods=[{','.join(METHODS)}]")
     assert res.returncode == 0, res.stderr
     jobs = dry_run_jobs(res.stdout)
     assert {j["rule"] for j in jobs} == set(RULES)

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 DATASETS = ["gaussians", "double_donut", "rings"]
-METHODS = ["baseline", "hmc", "laser", "dctr", "oracle"]
+METHODS = ["baseline", "hmc", "laser", "dctr", "oracle", "rejection", "langevin"]
 RULES = [
     "generate_data",
     "train_baseline",
@@ -25,6 +25,8 @@ RULES = [
     "sample_laser",
     "run_hmc",
     "run_oracle",
+    "run_rejection",
+    "run_langevin",
     "evaluate",
     "plot_figure",
     "table",
