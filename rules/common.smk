@@ -102,8 +102,10 @@ MEASURED_RSS_MB = {
     "plot_figure": 597,
     "table": 300,  # not measured (no benchmark directive); pandas on a few rows
 }
-# The acceptance rate E_p[w] / M assumed for run_rejection's runtime (not measured
-# with trained networks; about 1 / M for a density ratio, so a largest weight of 50).
+# The acceptance rate E_p[w] / M assumed for run_rejection's runtime: about 1 / M
+# for a density ratio. Measured with the fast config's trained networks (commit
+# 9563759): 0.070 (gaussians, M = 14.3), 0.65 (double donut), 0.44 (rings); 0.02
+# leaves room for the peakier weights of longer-trained classifiers.
 REJECTION_ACCEPTANCE = 0.02
 # Host memory that the CUDA runtime and context add to a process using a GPU (not
 # measured: no GPU at hand; benchmarks/gpu_check.sh prints the peak on one).
