@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,7 +59,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-LogDensity = Callable[[Tensor], Tensor]
+# a batch of latent points (N, D) -> a log density or log weight (N,)
+LogDensity = mcmc.LogProb
 
 #: Where Langevin chains start: prior draws, or prior draws resampled by weight.
 INITS = ("prior", "resample")
@@ -708,20 +708,11 @@ def rejection_table(
 
 
 #: Columns of the Langevin sampler's diagnostics table, one row per latent dimension.
+#: HMC's (:data:`laser.diagnostics.COLUMNS`) without the acceptance rates, which
+#: ULA does not have, and with its schedule.
 LANGEVIN_COLUMNS = [
-    "dataset",
-    "method",
-    "dim",
-    "rhat",
-    "ess_bulk",
-    "ess_tail",
-    "draws",
-    "chains",
-    "step_size",
-    "burn_in_steps",
-    "thin",
-    "init",
-]
+    c for c in diagnostics.COLUMNS if not c.endswith("acceptance_rate")
+] + ["burn_in_steps", "thin", "init"]
 
 
 def langevin_table(
