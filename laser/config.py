@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from typing import Any
 
 import jsonschema
@@ -11,7 +12,16 @@ import yaml
 
 from laser.training import OptimConfig
 
-__all__ = ["ConfigError", "validate", "section", "optim_config", "split"]
+__all__ = [
+    "ConfigError",
+    "validate",
+    "section",
+    "optim_config",
+    "split",
+    "methods",
+    "refinement_round",
+    "baseline_kind",
+]
 
 
 class ConfigError(ValueError):
@@ -70,7 +80,56 @@ def _semantic(config: dict[str, Any]) -> list[str]:
     dims = config.get("evaluate", {}).get("dims", [0, 1])
     if len(set(dims)) != len(dims):
         errors.append(f"'evaluate.dims' = {dims}: the two columns must differ")
+    methods = config.get("methods", [])
+    iterations = config.get("refine", {}).get("iterations", 1)
+    errors += [
+        f"'methods' names '{m}', a round of refinement beyond "
+        f"'refine.iterations' = {iterations}"
+        for m in methods
+        if refinement_round(m) > iterations
+    ]
+    if "oracle" in methods:
+        errors += [
+            f"'methods' has 'oracle' (HMC on the exact weights p_data / p_g), which "
+            f"needs the density of a flow baseline, but the baseline of '{name}' is "
+            f"a GAN ('{key}' = gan): drop oracle from 'methods'"
+            for name in config.get("datasets", [])
+            for key, kind in [baseline_kind(config, name)]
+            if kind == "gan"
+        ]
     return errors
+
+
+def refinement_round(method: str) -> int:
+    """The round of refinement of a method: k for `laser_k`, 1 for `laser`, 0 for
+    every other method."""
+    if method == "laser":
+        return 1
+    match = re.fullmatch(r"laser_([1-9][0-9]*)", method)
+    return int(match.group(1)) if match else 0
+
+
+def baseline_kind(config: dict[str, Any], dataset: str) -> tuple[str, str]:
+    """(config key, kind) of the dataset's baseline generator: the toy's override
+    where it sets one, else `baseline.kind`."""
+    toy = config.get("toys", {}).get(dataset, {}).get("baseline", {})
+    if "kind" in toy:
+        return f"toys.{dataset}.baseline.kind", toy["kind"]
+    return "baseline.kind", config.get("baseline", {}).get("kind", "flow")
+
+
+def methods(config: dict[str, Any]) -> list[str]:
+    """The methods to score, in order: `methods` with the rounds of refinement
+    `laser_2 ... laser_k` (k = `refine.iterations`) that it does not name inserted
+    after its last LaSeR method, if it names one."""
+    listed = list(config["methods"])
+    k = config.get("refine", {}).get("iterations", 1)
+    rounds = [i for i, m in enumerate(listed) if refinement_round(m)]
+    if not rounds:
+        return listed
+    extra = [f"laser_{i}" for i in range(2, k + 1) if f"laser_{i}" not in listed]
+    at = rounds[-1] + 1
+    return listed[:at] + extra + listed[at:]
 
 
 def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from laser import metrics, topology
+from laser.config import refinement_round
 from laser.datasets import TOYS
 
 __all__ = [
@@ -197,13 +198,22 @@ def betti_of(
     }
 
 
+def method_rank(method: str) -> float:
+    """Position of a method in the tables: `METHOD_ORDER`, with the rounds of
+    refinement laser_2, laser_3, ... right after laser, and any other method
+    after all of these."""
+    order = {m: i for i, m in enumerate(METHOD_ORDER)}
+    k = refinement_round(method)
+    if k > 1:
+        return order["laser"] + 1 - 1 / k
+    return order.get(method, len(order))
+
+
 def table3(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """All datasets' metrics in one table: paper convention first, then by dataset."""
     df = pd.concat(tables, ignore_index=True)
-    order = {m: i for i, m in enumerate(METHOD_ORDER)}
     conventions = {c: i for i, c in enumerate(metrics.CONVENTIONS)}
     df = df.assign(
-        _c=df["convention"].map(conventions),
-        _m=df["method"].map(lambda m: order.get(m, len(order))),
+        _c=df["convention"].map(conventions), _m=df["method"].map(method_rank)
     ).sort_values(["_c", "dataset", "_m"], kind="stable")
     return df.drop(columns=["_c", "_m"]).reset_index(drop=True)

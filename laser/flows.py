@@ -129,6 +129,11 @@ class RealNVP(nn.Module):
         z, log_jac = self.inn(u)
         return z, log_jac - torch.log(self.scale).sum()
 
+    @property
+    def latent_dim(self) -> int:
+        """Dimension of the latent space z (that of the data, for a flow)."""
+        return self.dim
+
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """The generator g(z): latent (N, D) to data (N, D)."""
         u, _ = self.inn(z, rev=True)
@@ -205,7 +210,10 @@ def train(
 def transform(
     model: RealNVP, z: np.ndarray | torch.Tensor, batch_size: int = 100_000
 ) -> np.ndarray:
-    """x = g(z) for latent points z (N, D), in batches: (N, D) float32."""
+    """x = g(z) for latent points z (N, L), in batches: (N, D) float32.
+
+    Any model with ``generate`` (a RealNVP, a GAN generator, a refined
+    generator of :mod:`laser.generators`) and parameters serves."""
     param = next(model.parameters())
     zt = torch.as_tensor(z)
     xs = [model.generate(b.to(param)).cpu() for b in torch.split(zt, batch_size)]

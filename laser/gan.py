@@ -1,4 +1,5 @@
-"""The GAN refiner phi: y -> z trained on weighted latent points (weighted BCE)."""
+"""The GAN of LaSeR: the refiner phi: y -> z trained on weighted latent points
+(weighted BCE), and with unit weights a GAN generator g: z -> x of the data."""
 
 from __future__ import annotations
 
@@ -49,7 +50,11 @@ class GANConfig:
 
 
 class Generator(nn.Module):
-    """The refiner phi(y): auxiliary latent y (N, L) to refined latent z (N, D)."""
+    """An MLP generator from a latent y ~ N(0, I_L) (N, L) to points (N, D).
+
+    As the refiner phi(y) it maps an auxiliary latent y to refined latent points
+    z of g; as a GAN baseline (:mod:`laser.generators`) it is g itself, from its
+    latent z to data x."""
 
     def __init__(self, dim: int, config: GANConfig):
         super().__init__()
@@ -70,18 +75,29 @@ class Generator(nn.Module):
     @property
     def hparams(self) -> dict[str, Any]:
         """Everything `build` needs to rebuild this model."""
-        return {"kind": "gan_refiner", "dim": self.dim, **asdict(self.config)}
+        return {"kind": "gan", "dim": self.dim, **asdict(self.config)}
+
+    @property
+    def latent_dim(self) -> int:
+        """Dimension L of the generator's latent space."""
+        return self.config.latent_dim
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         if self.config.residual:
             return y[:, : self.dim] + self.net(y)
         return self.net(y)
 
+    def generate(self, y: torch.Tensor) -> torch.Tensor:
+        """The generator's map (N, L) -> (N, D): the interface shared with
+        :meth:`laser.flows.RealNVP.generate`."""
+        return self(y)
+
 
 def build(hparams: dict[str, Any]) -> Generator:
-    """Rebuild a refiner Generator from its hparams."""
+    """Rebuild a Generator from its hparams (kind `gan`; `gan_refiner` in
+    checkpoints written before the GAN baseline existed)."""
     hp = dict(hparams)
-    if hp.pop("kind", "gan_refiner") != "gan_refiner":
+    if hp.pop("kind", "gan") not in ("gan", "gan_refiner"):
         raise ValueError(f"not a GAN refiner checkpoint: {hparams}")
     return Generator(hp.pop("dim"), GANConfig(**hp))
 
@@ -115,24 +131,33 @@ def generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
 
 def train(
     z: np.ndarray,
-    w: np.ndarray,
+    w: np.ndarray | None,
     config: GANConfig,
     optim: OptimConfig,
     seed: int,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
+    stage: str = "refiner",
 ) -> Generator:
-    """Train the refiner on weighted latent points (z, w(z)) (Sec. 3).
+    """Train the generator on weighted points (z, w(z)) (Sec. 3): the refiner on
+    the weighted latent points of g, or with ``w=None`` (unit weights, the
+    standard GAN loss) a GAN baseline on the data.
 
     Each minibatch of real points gets `d_updates` discriminator updates (fresh
     noise each) followed by one generator update; an epoch visits every point
     once; both learning rates decay by `lr_decay` per epoch (Sec. 4.1).
 
+    Args:
+        stage: names the network in the log and in errors (`refiner`,
+            `baseline`).
+
     Returns:
-        The trained generator phi (the discriminator is not needed afterwards).
+        The trained generator (the discriminator is not needed afterwards).
     """
-    if z.shape[0] != w.shape[0]:
-        raise ValueError(f"{z.shape[0]} latent points but {w.shape[0]} weights")
+    if w is None:
+        w = np.ones(len(z))
+    if w.shape != (len(z),):
+        raise ValueError(f"{len(z)} points but weights of shape {w.shape}")
     torch.manual_seed(seed)
     dim = z.shape[1]
     gen = Generator(dim, config).to(device=device, dtype=dtype)
@@ -143,7 +168,7 @@ def train(
     wt = torch.as_tensor(w, dtype=dtype, device=device)
     shuffle = torch_generator(seed + 1)
     noise = torch_generator(seed + 2, device=device)
-    log.info("GAN refiner %s, %d weighted points", config, len(z))
+    log.info("GAN %s %s, %d weighted points", stage, config, len(z))
     start = time.perf_counter()
     for epoch in range(1, optim.epochs + 1):
         t0, d_sum, g_sum, steps = time.perf_counter(), 0.0, 0.0, 0
@@ -164,7 +189,7 @@ def train(
                 d_loss = discriminator_loss(
                     disc(real).squeeze(-1), disc(fake).squeeze(-1), wb
                 )
-                check_finite(d_loss, "refiner discriminator", epoch, step)
+                check_finite(d_loss, f"{stage} discriminator", epoch, step)
                 opt_d.zero_grad(set_to_none=True)
                 d_loss.backward()
                 opt_d.step()
@@ -172,7 +197,7 @@ def train(
                 len(idx), config.latent_dim, generator=noise, device=device, dtype=dtype
             )
             g_loss = generator_loss(disc(gen(y)).squeeze(-1))
-            check_finite(g_loss, "refiner generator", epoch, step)
+            check_finite(g_loss, f"{stage} generator", epoch, step)
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
@@ -184,8 +209,8 @@ def train(
         sched_g.step()
         sched_d.step()
         log.info(
-            "refiner epoch %d/%d d_loss %.5f g_loss %.5f lr %.3g time %.1fs "
-            "(total %.1fs)",
+            "%s epoch %d/%d d_loss %.5f g_loss %.5f lr %.3g time %.1fs (total %.1fs)",
+            stage,
             epoch,
             optim.epochs,
             d_sum / steps,

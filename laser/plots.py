@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
+from laser.config import refinement_round
 from laser.datasets import TOYS  # noqa: E402
 
 __all__ = ["Panel", "LABELS", "label", "title", "figure_grid", "weight_figure"]
@@ -33,7 +34,11 @@ LABELS = {
 
 
 def label(method: str) -> str:
-    """The display name of a method (its own name where none is registered)."""
+    """The display name of a method (its own name where none is registered);
+    `laser_k`, round k of refinement, is "LaSeR (round k)"."""
+    k = refinement_round(method)
+    if k > 1:
+        return f"{LABELS['laser']} (round {k})"
     return LABELS.get(method, method)
 
 

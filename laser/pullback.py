@@ -1,4 +1,8 @@
-"""Pull-back of the classifier weights to the latent space: w(z) = w(g(z)) (Sec. 3)."""
+"""Pull-back of the classifier weights to the latent space: w(z) = w(g(z)) (Sec. 3).
+
+The generator g (argument ``flow``) is any model of :mod:`laser.generators`: a
+RealNVP, a GAN generator or a refined generator, with ``generate(z)`` and
+``latent_dim``; its latent prior is N(0, I_L)."""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from torch import nn
 
 from laser import mcmc
 from laser.classifier import Classifier, logits
-from laser.flows import RealNVP, transform
+from laser.flows import transform
 from laser.seeding import torch_generator
 
 __all__ = [
@@ -25,7 +30,7 @@ __all__ = [
 
 @torch.no_grad()
 def latent_weights(
-    flow: RealNVP, classifier: Classifier, z: np.ndarray, batch_size: int = 100_000
+    flow: nn.Module, classifier: Classifier, z: np.ndarray, batch_size: int = 100_000
 ) -> tuple[np.ndarray, np.ndarray]:
     """x = g(z) and log w(g(z)) for latent points z (N, D).
 
@@ -45,7 +50,7 @@ def latent_weights(
 
 
 def latent_log_prob(
-    flow: RealNVP, classifier: Classifier
+    flow: nn.Module, classifier: Classifier
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """log q(z) up to a constant, q(z) = p(z) w(g(z)) / Z0 (Eq. 3), for HMC.
 
@@ -75,7 +80,7 @@ def hmc_settings(section: dict) -> tuple[mcmc.HMCConfig, str]:
 
 
 def resampled_init(
-    flow: RealNVP,
+    flow: nn.Module,
     classifier: Classifier,
     n_chains: int,
     generator: torch.Generator,
@@ -96,7 +101,11 @@ def resampled_init(
     param = next(flow.parameters())
     pool = max(10 * n_chains, 100_000) if pool is None else pool
     z = torch.randn(
-        pool, flow.dim, generator=generator, device=param.device, dtype=param.dtype
+        pool,
+        flow.latent_dim,
+        generator=generator,
+        device=param.device,
+        dtype=param.dtype,
     )  # (pool, D)
     with torch.no_grad():
         log_w = torch.cat(
@@ -108,7 +117,7 @@ def resampled_init(
 
 
 def chain_start(
-    flow: RealNVP,
+    flow: nn.Module,
     weight: Classifier,
     n_chains: int,
     generator: torch.Generator,
@@ -125,7 +134,7 @@ def chain_start(
         param = next(flow.parameters())
         return torch.randn(
             n_chains,
-            flow.dim,
+            flow.latent_dim,
             generator=generator,
             device=param.device,
             dtype=param.dtype,
@@ -136,7 +145,7 @@ def chain_start(
 
 
 def sample_hmc(
-    flow: RealNVP,
+    flow: nn.Module,
     classifier: Classifier,
     n_samples: int,
     config: mcmc.HMCConfig,
@@ -158,7 +167,7 @@ def sample_hmc(
 
 
 def sample_latent(
-    flow: RealNVP,
+    flow: nn.Module,
     log_prob: Callable[[torch.Tensor], torch.Tensor],
     weight: Classifier,
     n_samples: int,

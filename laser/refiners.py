@@ -111,7 +111,7 @@ def train(
 def build(hparams: dict[str, Any]) -> nn.Module:
     """Rebuild a refiner of either kind from its checkpoint's hparams."""
     kind = hparams.get("kind")
-    if kind == "gan_refiner":
+    if kind in ("gan", "gan_refiner"):
         return gan.build(hparams)
     if kind == "realnvp":
         return flows.build(hparams)

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from laser import diagnostics, mcmc
-from laser.flows import RealNVP, transform
+from laser.flows import transform
 from laser.pullback import chain_start, latent_log_prob
 from laser.seeding import torch_generator
 
@@ -564,7 +564,7 @@ def langevin_sample(
     )
 
 
-def latent_log_weight(flow: RealNVP, classifier) -> LogDensity:
+def latent_log_weight(flow: nn.Module, classifier) -> LogDensity:
     """log w(g(z)) of latent points (N, D) -> (N,): the pulled-back weight
     (arXiv:2106.00792, Sec. 3), without gradients."""
 
@@ -575,14 +575,14 @@ def latent_log_weight(flow: RealNVP, classifier) -> LogDensity:
     return log_weight
 
 
-def _finish(flow: RealNVP, z: Tensor) -> tuple[np.ndarray, np.ndarray]:
+def _finish(flow: nn.Module, z: Tensor) -> tuple[np.ndarray, np.ndarray]:
     """z as stored (float32) and x = g of exactly that z, each (N, D) float32."""
     z32 = z.detach().cpu().numpy().astype(np.float32)
     return z32, transform(flow, z32)
 
 
 def sample_rejection(
-    flow: RealNVP,
+    flow: nn.Module,
     classifier,
     n_samples: int,
     config: RejectionConfig,
@@ -601,7 +601,7 @@ def sample_rejection(
     gen = torch_generator(seed, device=param.device)
     result = rejection_sample(
         latent_log_weight(flow, classifier),
-        flow.dim,
+        flow.latent_dim,
         n_samples,
         config,
         gen,
@@ -612,7 +612,7 @@ def sample_rejection(
 
 
 def sample_langevin(
-    flow: RealNVP,
+    flow: nn.Module,
     classifier,
     n_samples: int,
     config: LangevinConfig,

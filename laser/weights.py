@@ -17,10 +17,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logsumexp
+from torch import nn
 
-from laser import classifier, datasets, flows
+from laser import classifier, datasets, generators
 from laser.classifier import Classifier
-from laser.flows import RealNVP
 from laser.seeding import derive_seed
 
 __all__ = [
@@ -209,7 +209,7 @@ def log_weight_agreement(
 
 
 def calibration_logits(
-    clf: Classifier, flow: RealNVP, dataset: str, n: int, seed: int
+    clf: Classifier, flow: nn.Module, dataset: str, n: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Classifier logits of held-out points: a fresh draw of n data points and a
     fresh draw of n points x = g(z), each with its own seed derived from `seed`.
@@ -221,7 +221,7 @@ def calibration_logits(
         (logit_data, logit_gen), each (n,) float64, clamped like the weights.
     """
     x_data = datasets.sample(dataset, n, derive_seed(seed, "data"))
-    _, x_gen = flows.sample(flow, n, derive_seed(seed, "generated"))
+    _, x_gen = generators.sample(flow, n, derive_seed(seed, "generated"))
     return classifier.logits(clf, x_data), classifier.logits(clf, x_gen)
 
 

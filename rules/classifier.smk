@@ -2,7 +2,7 @@ rule train_classifier:
     input:
         data="results/{dataset}/data/classifier.npz",
         baseline="results/{dataset}/baseline/model.pt",
-        code=code("classifier", "flows", "training", "io"),
+        code=code("classifier", "generators", "flows", "gan", "training", "io"),
     output:
         model="results/{dataset}/classifier/model.pt",
     log:
@@ -43,6 +43,8 @@ rule compute_weights:
         runtime=runtime("compute_weights"),
         gpu=GPUS,
     params:
+        # the latent points the refiner trains on: z of the baseline
+        latent="z",
         dtype=config["dtype"],
     script:
         "../scripts/compute_weights.py"
@@ -53,7 +55,17 @@ rule weight_diagnostics:
         samples="results/{dataset}/dctr/samples.npz",
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=code("weights", "oracle", "datasets", "classifier", "flows", "plots", "io"),
+        code=code(
+            "weights",
+            "oracle",
+            "datasets",
+            "classifier",
+            "generators",
+            "flows",
+            "gan",
+            "plots",
+            "io",
+        ),
     output:
         summary=report(
             "results/{dataset}/weights/diagnostics.tsv",

@@ -15,7 +15,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(BASEDIR), os.getenv("PYTHONPATH")]))
 )
 
-from laser.config import ConfigError, section, validate
+from laser.config import ConfigError, baseline_kind, methods, section, validate
 from laser.seeding import derive_seed
 
 try:
@@ -24,7 +24,9 @@ except ConfigError as e:
     raise WorkflowError(str(e)) from None
 
 DATASETS = list(config["datasets"])
-METHODS = list(config["methods"])
+# the configured methods, with the rounds of refinement laser_2 ... laser_k
+# (refine.iterations) after laser
+METHODS = methods(config)
 # torch threads of each training and sampling job; with --cores N, N / THREADS such
 # jobs run at once
 THREADS = config["threads"]
@@ -38,6 +40,51 @@ def settings(name):
 def seed(rule_name):
     """The job's own seed, derived from the global seed, its name and the dataset."""
     return lambda wildcards: derive_seed(config["seed"], rule_name, wildcards.dataset)
+
+
+def iterated_seed(rule_name):
+    """The seed of a job of round `iteration` of refinement: derived from the global
+    seed, the rule's name, the dataset and the round."""
+    return lambda wildcards: derive_seed(
+        config["seed"], rule_name, wildcards.dataset, wildcards.iteration
+    )
+
+
+def generator_kind(iteration):
+    """Kind (flow or gan) of the generator that round `iteration` refines (a
+    number, or None for the job's wildcard): the baseline's for round 1; for later
+    rounds the refined generator, a flow only if the baseline and refiner are."""
+
+    def kind(wildcards):
+        d = wildcards.dataset
+        base = baseline_kind(config, d)[1]
+        k = int(wildcards.iteration) if iteration is None else iteration
+        if k == 1:
+            return base
+        flow = base == "flow" and section(config, "refiner", d)["kind"] == "flow"
+        return "flow" if flow else "gan"
+
+    return kind
+
+
+def refiner_paths(offset):
+    """The refiners phi_1 ... phi_j of a job of round k (wildcard iteration), in
+    the order they were trained, with j = k + offset: offset 0 for the refined
+    generator of round k, -1 for the one round k refines."""
+
+    def paths(wildcards):
+        d, j = wildcards.dataset, int(wildcards.iteration) + offset
+        names = ["laser", *(f"laser_{i}" for i in range(2, j + 1))]
+        return [f"results/{d}/{name}/refiner.pt" for name in names]
+
+    return paths
+
+
+def previous_samples(wildcards):
+    """The samples of the refined generator of the round before the job's."""
+    k = int(wildcards.iteration)
+    name = "laser" if k == 2 else f"laser_{k - 1}"
+    return f"results/{wildcards.dataset}/{name}/samples.npz"
 
 
 def code(*modules):
@@ -76,6 +123,10 @@ GPU_RULES = {
     "run_rejection",
     "run_langevin",
     "weight_diagnostics",
+    "train_classifier_iterated",
+    "compute_weights_iterated",
+    "train_refiner_iterated",
+    "sample_laser_iterated",
 }
 # Peak resident memory (MB) at the paper's sample sizes, the larger of gaussians
 # and rings (run_hmc: 20000 chains, an upper bound of the paper's 100).
@@ -102,6 +153,15 @@ MEASURED_RSS_MB = {
     "plot_figure": 597,
     "table": 300,  # not measured (no benchmark directive); pandas on a few rows
 }
+# Rounds k >= 2 of refinement do the work of round 1's rules, through one more
+# network per round (the refiners before them): sized as those rules.
+ITERATED = {
+    "train_classifier_iterated": "train_classifier",
+    "compute_weights_iterated": "compute_weights",
+    "train_refiner_iterated": "train_refiner",
+    "sample_laser_iterated": "sample_laser",
+}
+MEASURED_RSS_MB.update({k: MEASURED_RSS_MB[v] for k, v in ITERATED.items()})
 # The acceptance rate E_p[w] / M assumed for run_rejection's runtime: about 1 / M
 # for a density ratio. Measured with the fast config's trained networks (commit
 # 9563759): 0.070 (gaussians, M = 14.3), 0.65 (double donut), 0.44 (rings); 0.02
@@ -134,8 +194,18 @@ def compute_seconds(rule_name, dataset=None):
         # units (the rings' 20 x 3 x 60 measured 1.97 x per training step)
         s = section(config, "baseline", dataset)
         flow = s["n_blocks"] * s["hidden_layers"] * s["hidden_units"] / 1728
+    if rule_name in ITERATED:  # round 1's figure, and 40 s per 2M points for
+        # each refiner a sample passes through (sample_laser's share of its time)
+        k = config["refine"]["iterations"]
+        n_points = {"train_classifier": data["n_classifier"]}.get(
+            ITERATED[rule_name], data["n_eval"]
+        )
+        extra = 40 * (k - 1) * n_points / 2_000_000
+        return compute_seconds(ITERATED[rule_name], dataset) + extra
     if rule_name == "train_baseline":  # 0.23 h; rings 0.44 h
         s = section(config, "baseline", dataset)
+        if s["kind"] == "gan":  # a GAN as the refiner's, on the training data
+            return gan_seconds(s["gan"], data["n_train"])
         return 814 * flow * s["epochs"] / 100 * data["n_train"] / 480_000
     if rule_name == "sample_baseline":  # 2M points through g: 21 s; rings 39 s
         return 21 * flow * n_eval
@@ -154,9 +224,7 @@ def compute_seconds(rule_name, dataset=None):
             f = s["flow"]
             size = f["n_blocks"] * f["hidden_layers"] * f["hidden_units"] / 1728
             return 814 * size * f["epochs"] / 100 * s["n_train"] / 480_000
-        size = s["hidden_layers"] * s["hidden_units"] / (7 * 100)
-        updates = (s["d_updates"] + 1) / 5
-        return 5952 * size * updates * s["epochs"] / 200 * s["n_train"] / 480_000
+        return gan_seconds(s, s["n_train"])
     if rule_name == "run_hmc":  # 1.8 h; rings 3.0 h; then 2M points through g
         # a leapfrog step costs 3.7 ms + 17.6 us per chain with the paper's flow
         # (100 chains: 5.5 ms; 20000 chains: at most 0.36 s), x 1.71 with the
@@ -193,6 +261,14 @@ def compute_seconds(rule_name, dataset=None):
     if rule_name == "evaluate":  # 80-111 s for 5 samples of 2M points
         return 22 * (len(METHODS) + 1) * n_eval
     return 60  # generate_data (4 s), plot_figure and table: under a minute
+
+
+def gan_seconds(s, n):
+    """CPU seconds of GAN training with settings `s` on n points: 124 ms per 4 D +
+    1 G updates of the paper's refiner (1.65 h for 200 epochs of 480k points)."""
+    size = s["hidden_layers"] * s["hidden_units"] / (7 * 100)
+    updates = (s["d_updates"] + 1) / 5
+    return 5952 * size * updates * s["epochs"] / 200 * n / 480_000
 
 
 def runtime(rule_name):

@@ -2,7 +2,16 @@ rule run_hmc:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=code("mcmc", "pullback", "flows", "classifier", "diagnostics", "io"),
+        code=code(
+            "mcmc",
+            "pullback",
+            "generators",
+            "flows",
+            "gan",
+            "classifier",
+            "diagnostics",
+            "io",
+        ),
     output:
         samples="results/{dataset}/hmc/samples.npz",
         diagnostics=report(

@@ -17,8 +17,8 @@ rule train_refiner:
         gpu=GPUS,
     params:
         settings=settings("refiner"),
-        # the only generator so far: the RealNVP baseline
-        generator="flow",
+        # the kind of g whose latent points phi learns (for the pair's caveat)
+        generator=generator_kind(1),
         dtype=config["dtype"],
         seed=seed("train_refiner"),
     script:
@@ -27,9 +27,9 @@ rule train_refiner:
 
 rule sample_laser:
     input:
-        refiner="results/{dataset}/laser/refiner.pt",
         baseline="results/{dataset}/baseline/model.pt",
-        code=code("refiners", "gan", "flows", "io"),
+        refiners=["results/{dataset}/laser/refiner.pt"],
+        code=code("generators", "refiners", "gan", "flows", "io"),
     output:
         samples="results/{dataset}/laser/samples.npz",
     log:

@@ -2,7 +2,9 @@ rule run_rejection:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=code("samplers", "pullback", "flows", "classifier", "io"),
+        code=code(
+            "samplers", "pullback", "generators", "flows", "gan", "classifier", "io"
+        ),
     output:
         samples="results/{dataset}/rejection/samples.npz",
         diagnostics=report(
@@ -36,7 +38,15 @@ rule run_langevin:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
         code=code(
-            "samplers", "mcmc", "pullback", "flows", "classifier", "diagnostics", "io"
+            "samplers",
+            "mcmc",
+            "pullback",
+            "generators",
+            "flows",
+            "gan",
+            "classifier",
+            "diagnostics",
+            "io",
         ),
     output:
         samples="results/{dataset}/langevin/samples.npz",

@@ -1,6 +1,6 @@
 """Rule run_rejection: rejection sampling of the pulled-back latent density."""
 
-from laser import classifier, flows, io, samplers
+from laser import classifier, generators, io, samplers
 from laser.logs import log_to
 from laser.training import resolve_device, resolve_dtype
 
@@ -10,10 +10,10 @@ dtype, device = (
     resolve_dtype(p.dtype),
     resolve_device(snakemake.config.get("device", "auto")),
 )
-flow = io.load_model(snakemake.input.baseline, flows.build, dtype, device)
+g = io.load_model(snakemake.input.baseline, generators.build, dtype, device)
 clf = io.load_model(snakemake.input.classifier, classifier.build, dtype, device)
 config = samplers.RejectionConfig(**p.rejection)
-z, x, result = samplers.sample_rejection(flow, clf, p.n, config, p.seed)
+z, x, result = samplers.sample_rejection(g, clf, p.n, config, p.seed)
 table = samplers.rejection_table(result, config, dataset)
 io.save_table(table, snakemake.output.diagnostics)
 io.save_samples(snakemake.output.samples, z=z, x=x)

@@ -8,7 +8,15 @@ import pytest
 import yaml
 
 from laser.classifier import ClassifierConfig
-from laser.config import ConfigError, section, split, validate
+from laser.config import (
+    ConfigError,
+    baseline_kind,
+    methods,
+    refinement_round,
+    section,
+    split,
+    validate,
+)
 from laser.flows import FlowConfig
 from laser.gan import GANConfig
 from laser.training import OptimConfig
@@ -232,6 +240,43 @@ BAD = [
     ),
     ("negative_dim", _set("evaluate", "dims", [0, -1]), "'evaluate.dims.1' = -1"),
     ("three_dims", _set("evaluate", "dims", [0, 1, 2]), "'evaluate.dims'"),
+    (
+        "baseline_kind",
+        _set("baseline", "kind", "vae"),
+        "'baseline.kind' = 'vae': must be one of ['flow', 'gan']",
+    ),
+    (
+        "gan_latent_dim_one",
+        _set("baseline", "gan", {"latent_dim": 1}),
+        "'baseline.gan.latent_dim' = 1",
+    ),
+    (
+        "flow_refiner_has_no_kind",
+        _set("refiner", "flow", {"kind": "gan"}),
+        "unknown key(s) ['kind'] under 'refiner.flow'",
+    ),
+    ("iterations_zero", _set("refine", {"iterations": 0}), "'refine.iterations' = 0"),
+    (
+        "method_round_one",
+        _set("methods", ["laser", "laser_1"]),
+        "'methods.1' = 'laser_1'",
+    ),
+    (
+        "method_round_beyond_iterations",
+        _set("methods", ["laser", "laser_3"]),
+        "'methods' names 'laser_3', a round of refinement beyond "
+        "'refine.iterations' = 1",
+    ),
+    (
+        "oracle_with_gan_baseline",
+        _set("baseline", "kind", "gan"),
+        "the baseline of 'gaussians' is a GAN ('baseline.kind' = gan): drop oracle",
+    ),
+    (
+        "oracle_with_a_toys_gan_baseline",
+        _set("toys", "rings", "baseline", {"kind": "gan"}),
+        "the baseline of 'rings' is a GAN ('toys.rings.baseline.kind' = gan)",
+    ),
 ]
 
 
@@ -357,3 +402,48 @@ def test_fast_config_departures_are_the_documented_ones():
         for sub in keys:
             name = key if sub is None else f"{key}.{sub}"
             assert f"`{name}`" in section, f"{name} is not listed in the README"
+
+
+def test_gan_baseline_without_oracle_is_valid(cfg):
+    cfg["baseline"]["kind"] = "gan"
+    cfg["methods"] = ["baseline", "hmc", "laser", "dctr"]
+    validate(cfg, SCHEMA)
+    s = section(cfg, "baseline", "rings")
+    assert s["kind"] == "gan" and s["n_blocks"] == 20  # the toy's flow keys stay
+    arch, optim = split(s["gan"], GANConfig)
+    assert arch == GANConfig(latent_dim=2, hidden_layers=7, hidden_units=100)
+    assert optim.betas == (0.5, 0.9) and optim.epochs == 200
+    assert baseline_kind(cfg, "rings") == ("baseline.kind", "gan")
+    cfg["toys"]["rings"]["baseline"]["kind"] = "flow"
+    assert baseline_kind(cfg, "rings") == ("toys.rings.baseline.kind", "flow")
+
+
+def test_rounds_of_refinement_are_added_after_laser(cfg):
+    validate(cfg, SCHEMA)
+    assert cfg["refine"] == {"iterations": 1}
+    assert methods(cfg) == ["baseline", "hmc", "laser", "dctr", "oracle"]
+    cfg["refine"]["iterations"] = 3
+    assert methods(cfg) == [
+        "baseline",
+        "hmc",
+        "laser",
+        "laser_2",
+        "laser_3",
+        "dctr",
+        "oracle",
+    ]
+    # a round the config names stays where it is; the others follow it
+    cfg["methods"] = ["laser_2", "baseline", "laser"]
+    validate(cfg, SCHEMA)
+    assert methods(cfg) == ["laser_2", "baseline", "laser", "laser_3"]
+    # no LaSeR method: no rounds added
+    cfg["methods"] = ["baseline", "hmc"]
+    assert methods(cfg) == ["baseline", "hmc"]
+
+
+@pytest.mark.parametrize(
+    "method, k",
+    [("laser", 1), ("laser_2", 2), ("laser_12", 12), ("hmc", 0), ("laser_x", 0)],
+)
+def test_refinement_round(method, k):
+    assert refinement_round(method) == k

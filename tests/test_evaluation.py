@@ -224,7 +224,9 @@ def _fake(dataset: str, methods: list[str]) -> pd.DataFrame:
 
 def test_table3_order():
     a = _fake("rings", ["dctr", "zzz", "oracle", "truth", "hmc"])
-    b = _fake("gaussians", ["laser", "baseline", "truth"])
+    b = _fake(
+        "gaussians", ["laser_10", "laser", "laser_2", "baseline", "truth", "dctr"]
+    )
     out = table3([a, b])
     assert list(out.columns) == COLUMNS
     assert list(out.index) == list(range(len(a) + len(b)))
@@ -233,6 +235,9 @@ def test_table3_order():
         ("gaussians", "truth"),
         ("gaussians", "baseline"),
         ("gaussians", "laser"),
+        ("gaussians", "laser_2"),  # the rounds of refinement follow laser
+        ("gaussians", "laser_10"),
+        ("gaussians", "dctr"),
         ("rings", "truth"),
         ("rings", "hmc"),
         ("rings", "dctr"),
@@ -263,6 +268,7 @@ def test_titles_and_labels():
         "HMC",
         "new",
     ]
+    assert plots.label("laser_2") == "LaSeR (round 2)"
 
 
 def test_figure_grid():

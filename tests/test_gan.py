@@ -161,7 +161,7 @@ def test_build_hparams_round_trip():
     torch.manual_seed(1)
     g = Generator(2, TINY)
     assert g.hparams == {
-        "kind": "gan_refiner",
+        "kind": "gan",
         "dim": 2,
         "latent_dim": 2,
         "hidden_layers": 2,

@@ -12,9 +12,10 @@ from laser import mcmc, pullback
 
 
 class ShiftFlow(torch.nn.Module):
-    """g(z) = z + 1: a stand-in flow (only generate, dim and parameters are used)."""
+    """g(z) = z + 1: a stand-in generator (only generate, latent_dim and
+    parameters are used)."""
 
-    dim = 2
+    dim = latent_dim = 2
 
     def __init__(self) -> None:
         super().__init__()
