@@ -88,11 +88,21 @@ def train(
     seed: int,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
+    w_data: np.ndarray | None = None,
+    w_gen: np.ndarray | None = None,
 ) -> Classifier:
     """Train the classifier with binary cross entropy, data = 1, generated = 0.
 
     With equal class sizes an ideal classifier has f/(1-f) = p_data/p_g, so the
     logit is the log of the DCTR weight (arXiv:2106.00792, Sec. 3).
+
+    With per-point weights (either class, or both) the loss is the weighted
+    BCE sum_i w_i bce_i / sum_i w_i over all points, and the ideal classifier
+    has f/(1-f) = (W_data p_data^w) / (W_gen p_gen^w), where W is a class's sum
+    of weights and p^w its weighted, normalised density; the prior correction
+    log(W_gen / W_data) then makes the logit log p_data^w / p_gen^w, the
+    density ratio of the weighted classes (the OmniFold steps,
+    :mod:`laser.omnifold`). Without weights, W are the class sizes.
 
     Args:
         x_data: target samples (N, D).
@@ -103,11 +113,29 @@ def train(
         seed: seeds initialisation and shuffling.
         dtype: float32 or float64.
         device: where to train.
+        w_data: optional weights of the data points (N,), finite and >= 0.
+        w_gen: optional weights of the generated points (M,), finite and >= 0.
+
+    Raises:
+        ValueError: for unequal columns, or weights of the wrong shape, with a
+            non-finite or negative entry (its row named) or a zero sum.
     """
     if x_data.shape[1] != x_gen.shape[1]:
         raise ValueError(
             f"data have {x_data.shape[1]} columns but generated samples "
             f"{x_gen.shape[1]}"
+        )
+    if w_data is not None or w_gen is not None:
+        return _train_weighted(
+            x_data,
+            x_gen,
+            _check_weights(w_data, len(x_data), "w_data"),
+            _check_weights(w_gen, len(x_gen), "w_gen"),
+            config,
+            optim,
+            seed,
+            dtype,
+            device,
         )
     torch.manual_seed(seed)
     model = Classifier(x_data.shape[1], config).to(device=device, dtype=dtype)
@@ -130,6 +158,72 @@ def train(
     )
     with torch.no_grad():  # prior-ratio correction: logit -> log p_data/p_g
         model.net[-1].bias += float(np.log(len(x_gen) / len(x_data)))
+    return model
+
+
+def _check_weights(w: np.ndarray | None, n: int, name: str) -> np.ndarray:
+    """Per-point weights (n,) float64: ones for None; else checked."""
+    if w is None:
+        return np.ones(n)
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"{name} has shape {w.shape}, expected ({n},)")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if len(bad):
+        raise ValueError(
+            f"{name}[{bad[0]}] = {w[bad[0]]}: weights must be finite and >= 0 "
+            f"({len(bad)} bad rows)"
+        )
+    if w.sum() <= 0:
+        raise ValueError(f"{name} sums to zero")
+    return w
+
+
+def _train_weighted(
+    x_data: np.ndarray,
+    x_gen: np.ndarray,
+    w_data: np.ndarray,
+    w_gen: np.ndarray,
+    config: ClassifierConfig,
+    optim: OptimConfig,
+    seed: int,
+    dtype: torch.dtype,
+    device: torch.device | str,
+) -> Classifier:
+    """`train` with per-point weights: weighted BCE, prior log(W_gen / W_data)."""
+    torch.manual_seed(seed)
+    model = Classifier(x_data.shape[1], config).to(device=device, dtype=dtype)
+    x = torch.as_tensor(np.concatenate([x_data, x_gen]), dtype=dtype, device=device)
+    y = torch.cat([torch.ones(len(x_data)), torch.zeros(len(x_gen))]).to(x)
+    w_all = np.concatenate([w_data, w_gen])  # (N + M,)
+    # One global scale (mean weight 1) leaves the optimum unchanged; a batch's loss
+    # sum w bce / (batch size) is then an unbiased estimate of the weighted BCE.
+    w = torch.as_tensor(w_all / w_all.mean(), dtype=dtype, device=device)
+    model.shift.copy_(x.mean(0))
+    model.scale.copy_(x.std(0).clamp_min(1e-6))
+    log.info(
+        "weighted classifier %s, %d data (sum w %.6g) vs %d generated (sum w %.6g)",
+        config,
+        len(x_data),
+        w_data.sum(),
+        len(x_gen),
+        w_gen.sum(),
+    )
+
+    def loss(xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
+        bce = F.binary_cross_entropy_with_logits(model(xb), yb, reduction="none")
+        return (wb * bce).mean()
+
+    fit(
+        model,
+        loss,
+        [x, y, w],
+        optim,
+        torch.Generator().manual_seed(seed + 1),
+        "classifier",
+    )
+    with torch.no_grad():  # prior-ratio correction with the classes' sums of weights
+        model.net[-1].bias += float(np.log(w_gen.sum() / w_data.sum()))
     return model
 
 
