@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from laser.flows import transform
+from laser.seeding import derive_seed, torch_generator
 
 __all__ = [
     "BlackBox",
@@ -47,6 +48,10 @@ __all__ = [
     "resolve",
     "make",
     "generate",
+    "sample",
+    "load",
+    "is_stochastic",
+    "check_stochastic",
 ]
 
 log = logging.getLogger(__name__)
@@ -333,3 +338,62 @@ def generate(
             )
         parts.append(xb)
     return np.concatenate(parts).astype(np.float32)
+
+
+def sample(box: BlackBox, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draw z ~ N(0, I_L) and x = g(z, hidden randomness): (z, x) float32, the
+    latent draw and the hidden randomness each seeded from ``seed``."""
+    z = torch.randn(
+        n, box.latent_dim, generator=torch_generator(seed), dtype=torch.float64
+    )
+    z = z.float().numpy()  # (n, L)
+    return z, generate(box, z, derive_seed(seed, "hidden"))
+
+
+def is_stochastic(box: BlackBox, seed: int, n: int = 1000) -> bool:
+    """Whether the box gives different x for the same z: n prior points, each
+    generated twice with different hidden seeds."""
+    z = sample(box, n, seed)[0]
+    a = generate(box, z, derive_seed(seed, "first"))
+    b = generate(box, z, derive_seed(seed, "second"))
+    return not np.array_equal(a, b)
+
+
+def check_stochastic(box: BlackBox, declared: bool, seed: int) -> bool:
+    """The box's observed stochasticity (:func:`is_stochastic`), against the
+    config's `blackbox.stochastic`.
+
+    Raises:
+        ValueError: when a box declared deterministic gives different x for the
+            same z (then w(g(z)) of one draw is not a function of z, and the
+            direct pull-back the workflow chose for it is not valid).
+    """
+    observed = is_stochastic(box, seed)
+    if observed and not declared:
+        raise ValueError(
+            "'blackbox.stochastic' is false, but the black box gives different x "
+            "for the same z: set it to true (its weights then need the OmniFold "
+            "pull-back, 'blackbox.pullback: omnifold' or auto)"
+        )
+    if declared and not observed:
+        log.warning(
+            "'blackbox.stochastic' is true, but the black box gave the same x for "
+            "the same z in a check of 1000 points: it looks deterministic, so the "
+            "direct pull-back would be exact for it"
+        )
+    return observed
+
+
+def load(
+    spec: str,
+    options: dict[str, Any],
+    baseline: str,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> BlackBox:
+    """The workflow's black box: :func:`make` with the trained baseline generator
+    of the checkpoint ``baseline`` (passed to a factory that takes one)."""
+    from laser import generators, io  # the package's I/O, only for the workflow
+
+    g = io.load_model(baseline, generators.build, dtype, device)
+    return make(spec, options, generator=g)

@@ -21,6 +21,8 @@ __all__ = [
     "methods",
     "refinement_round",
     "baseline_kind",
+    "blackbox_pullbacks",
+    "blackbox_methods",
 ]
 
 
@@ -88,6 +90,19 @@ def _semantic(config: dict[str, Any]) -> list[str]:
         for m in methods
         if refinement_round(m) > iterations
     ]
+    box = config.get("blackbox", {})
+    allowed = blackbox_methods(config)
+    errors += [
+        f"'methods' names '{m}', a black-box method, but "
+        + (
+            "'blackbox.spec' is null (no black box)"
+            if not box.get("spec")
+            else f"'blackbox.pullback' = {box.get('pullback', 'auto')} does not "
+            f"make it (it makes {allowed})"
+        )
+        for m in methods
+        if m.startswith("blackbox") and m not in allowed
+    ]
     if "oracle" in methods:
         errors += [
             f"'methods' has 'oracle' (HMC on the exact weights p_data / p_g), which "
@@ -118,18 +133,44 @@ def baseline_kind(config: dict[str, Any], dataset: str) -> tuple[str, str]:
     return "baseline.kind", config.get("baseline", {}).get("kind", "flow")
 
 
+def blackbox_pullbacks(config: dict[str, Any]) -> list[str]:
+    """The pull-backs (`direct`, `omnifold`) run for the black box: none without
+    one; `blackbox.pullback`, with `auto` direct for a deterministic box and
+    omnifold for a stochastic one, and `both` both."""
+    box = config.get("blackbox", {})
+    if not box.get("spec"):
+        return []
+    choice = box.get("pullback", "auto")
+    if choice == "auto":
+        return ["omnifold"] if box.get("stochastic", True) else ["direct"]
+    return ["direct", "omnifold"] if choice == "both" else [choice]
+
+
+def blackbox_methods(config: dict[str, Any]) -> list[str]:
+    """The black box's methods: its samples, then per pull-back its weighted
+    samples and the refined box."""
+    pullbacks = blackbox_pullbacks(config)
+    out = ["blackbox"] if pullbacks else []
+    if "direct" in pullbacks:
+        out += ["blackbox_dctr", "blackbox_laser_direct"]
+    if "omnifold" in pullbacks:
+        out += ["blackbox_omnifold", "blackbox_laser_omnifold"]
+    return out
+
+
 def methods(config: dict[str, Any]) -> list[str]:
     """The methods to score, in order: `methods` with the rounds of refinement
     `laser_2 ... laser_k` (k = `refine.iterations`) that it does not name inserted
-    after its last LaSeR method, if it names one."""
+    after its last LaSeR method, if it names one, and the black box's methods
+    (:func:`blackbox_methods`) that it does not name at the end."""
     listed = list(config["methods"])
     k = config.get("refine", {}).get("iterations", 1)
     rounds = [i for i, m in enumerate(listed) if refinement_round(m)]
-    if not rounds:
-        return listed
-    extra = [f"laser_{i}" for i in range(2, k + 1) if f"laser_{i}" not in listed]
-    at = rounds[-1] + 1
-    return listed[:at] + extra + listed[at:]
+    if rounds:
+        extra = [f"laser_{i}" for i in range(2, k + 1) if f"laser_{i}" not in listed]
+        at = rounds[-1] + 1
+        listed = listed[:at] + extra + listed[at:]
+    return listed + [m for m in blackbox_methods(config) if m not in listed]
 
 
 def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) -> None:

@@ -51,6 +51,11 @@ METHOD_ORDER = [
     "oracle",
     "rejection",
     "langevin",
+    "blackbox",
+    "blackbox_dctr",
+    "blackbox_laser_direct",
+    "blackbox_omnifold",
+    "blackbox_laser_omnifold",
 ]
 
 COLUMNS = [

@@ -30,6 +30,11 @@ LABELS = {
     "oracle": "Oracle",
     "rejection": "Rejection",
     "langevin": "Langevin (ULA)",
+    "blackbox": "Black box",
+    "blackbox_dctr": "Black box, DCTR",
+    "blackbox_laser_direct": "Black box + LaSeR (direct)",
+    "blackbox_omnifold": "Black box, OmniFold weights",
+    "blackbox_laser_omnifold": "Black box + LaSeR (OmniFold)",
 }
 
 

@@ -52,6 +52,19 @@ CAVEATS = {
         "of topology must come from the GAN generator itself, and modes g misses "
         "get no weight to restore them."
     ),
+    # a black box (laser.blackbox): not in Table 2, Sec. 3's stochastic generator
+    ("blackbox", "gan"): (
+        "a black box: refinement can only reweight its latent points; what its "
+        "hidden randomness adds (smearing, random choices) stays in every sample. "
+        "Its weights are a function of z only if they come from OmniFold or the "
+        "box is deterministic."
+    ),
+    ("blackbox", "flow"): (
+        "a black box: refinement can only reweight its latent points, and the "
+        "flow refiner keeps the latent topology; what the box's hidden randomness "
+        "adds stays in every sample. Its weights are a function of z only if "
+        "they come from OmniFold or the box is deterministic."
+    ),
 }
 
 
@@ -64,7 +77,7 @@ def caveat(generator: str, refiner: str) -> str:
     if (generator, refiner) not in CAVEATS:
         raise ValueError(
             f"no generator-refiner pair ({generator!r}, {refiner!r}); generator "
-            f"kinds: ['flow', 'gan'], refiner kinds: {list(KINDS)}"
+            f"kinds: ['flow', 'gan', 'blackbox'], refiner kinds: {list(KINDS)}"
         )
     return CAVEATS[generator, refiner]
 

@@ -233,3 +233,30 @@ def test_generate_draws_one_stream_across_batches():
     np.testing.assert_array_equal(a, generate(box, z, seed=5, batch_size=100))
     np.testing.assert_array_equal(a, generate(box, z, seed=5))
     assert blackbox.generate(box, z[:0], seed=0).shape == (0, 2)
+
+
+def test_sample_draws_seeded_latent_points_and_hidden_randomness():
+    box = GaussianSmear(a=2.0, sigma=0.5, latent_dim=2)
+    z, x = blackbox.sample(box, 5000, seed=3)
+    z2, x2 = blackbox.sample(box, 5000, seed=3)
+    np.testing.assert_array_equal(z, z2)
+    np.testing.assert_array_equal(x, x2)
+    assert z.dtype == x.dtype == np.float32 and z.shape == x.shape == (5000, 2)
+    # x - a z is the smearing alone: sigma 0.5, independent of z
+    noise = x - 2.0 * z
+    assert abs(noise.std() - 0.5) < 0.02
+    assert abs(np.corrcoef(noise[:, 0], z[:, 0])[0, 1]) < 0.05
+    z3, _ = blackbox.sample(box, 5000, seed=4)
+    assert not np.array_equal(z, z3)
+
+
+def test_declared_stochasticity_is_checked():
+    smear = GaussianSmear(a=1.0, sigma=0.3, latent_dim=2)
+    exact = GaussianSmear(a=1.0, sigma=0.0, latent_dim=2)
+    assert blackbox.is_stochastic(smear, seed=1)
+    assert not blackbox.is_stochastic(exact, seed=1)
+    assert blackbox.check_stochastic(smear, declared=True, seed=1)
+    with pytest.raises(ValueError, match="'blackbox.stochastic' is false, but"):
+        blackbox.check_stochastic(smear, declared=False, seed=1)
+    # a deterministic box declared stochastic is allowed (OmniFold still holds)
+    assert not blackbox.check_stochastic(exact, declared=True, seed=1)

@@ -11,6 +11,8 @@ from laser.classifier import ClassifierConfig
 from laser.config import (
     ConfigError,
     baseline_kind,
+    blackbox_methods,
+    blackbox_pullbacks,
     methods,
     refinement_round,
     section,
@@ -268,6 +270,27 @@ BAD = [
         "'refine.iterations' = 1",
     ),
     (
+        "blackbox_method_without_a_box",
+        _set("methods", ["baseline", "blackbox_omnifold"]),
+        "'methods' names 'blackbox_omnifold', a black-box method, but "
+        "'blackbox.spec' is null",
+    ),
+    (
+        "blackbox_spec_without_colon",
+        _set("blackbox", {"spec": "laser.blackbox.SmearedGenerator"}),
+        "'blackbox.spec' = 'laser.blackbox.SmearedGenerator'",
+    ),
+    (
+        "blackbox_pullback",
+        _set("blackbox", {"spec": "a:b", "pullback": "exact"}),
+        "'blackbox.pullback' = 'exact': must be one of",
+    ),
+    (
+        "omnifold_step_key",
+        _set("omnifold", {"step1": {"layers": 3}}),
+        "unknown key(s) ['layers'] under 'omnifold.step1'",
+    ),
+    (
         "oracle_with_gan_baseline",
         _set("baseline", "kind", "gan"),
         "the baseline of 'gaussians' is a GAN ('baseline.kind' = gan): drop oracle",
@@ -447,3 +470,31 @@ def test_rounds_of_refinement_are_added_after_laser(cfg):
 )
 def test_refinement_round(method, k):
     assert refinement_round(method) == k
+
+
+@pytest.mark.parametrize(
+    "pullback, stochastic, expected",
+    [
+        ("auto", True, ["omnifold"]),
+        ("auto", False, ["direct"]),
+        ("direct", True, ["direct"]),
+        ("both", True, ["direct", "omnifold"]),
+    ],
+)
+def test_blackbox_pullbacks_and_methods(cfg, pullback, stochastic, expected):
+    validate(cfg, SCHEMA)
+    assert blackbox_pullbacks(cfg) == [] and blackbox_methods(cfg) == []
+    assert cfg["omnifold"]["iterations"] == 3
+    assert cfg["omnifold"]["step2"]["hidden_units"] == 96
+    cfg["blackbox"].update(
+        spec="laser.blackbox:SmearedGenerator",
+        pullback=pullback,
+        stochastic=stochastic,
+    )
+    validate(cfg, SCHEMA)
+    assert blackbox_pullbacks(cfg) == expected
+    names = {"direct": ["blackbox_dctr", "blackbox_laser_direct"]}
+    names["omnifold"] = ["blackbox_omnifold", "blackbox_laser_omnifold"]
+    box = ["blackbox", *(m for p in expected for m in names[p])]
+    assert blackbox_methods(cfg) == box
+    assert methods(cfg) == [*cfg["methods"], *box]
