@@ -1,7 +1,7 @@
 rule train_baseline:
     input:
         train="results/{dataset}/data/train.npz",
-        code=code("generators", "flows", "gan", "training", "config", "io"),
+        code=generator_code("training", "config", "io"),
     output:
         model="results/{dataset}/baseline/model.pt",
     log:
@@ -26,7 +26,7 @@ rule train_baseline:
 rule sample_baseline:
     input:
         model="results/{dataset}/baseline/model.pt",
-        code=code("generators", "flows", "gan", "io"),
+        code=generator_code("io"),
     output:
         samples="results/{dataset}/baseline/samples.npz",
     log:

@@ -10,7 +10,7 @@ wildcard_constraints:
 rule sample_blackbox:
     input:
         baseline="results/{dataset}/baseline/model.pt",
-        code=code("blackbox", "generators", "flows", "gan", "io"),
+        code=generator_code("blackbox", "io"),
     output:
         samples="results/{dataset}/blackbox/samples.npz",
     log:
@@ -39,7 +39,7 @@ rule train_classifier_blackbox:
     input:
         data="results/{dataset}/data/classifier.npz",
         baseline="results/{dataset}/baseline/model.pt",
-        code=code("blackbox", "classifier", "generators", "flows", "gan", "io"),
+        code=generator_code("blackbox", "classifier", "io"),
     output:
         model="results/{dataset}/blackbox_dctr/classifier.pt",
     log:
@@ -95,9 +95,7 @@ rule run_omnifold:
         data="results/{dataset}/data/classifier.npz",
         baseline="results/{dataset}/baseline/model.pt",
         samples="results/{dataset}/blackbox/samples.npz",
-        code=code(
-            "omnifold", "blackbox", "classifier", "generators", "flows", "gan", "io"
-        ),
+        code=generator_code("omnifold", "blackbox", "classifier", "io"),
     output:
         model="results/{dataset}/blackbox_omnifold/latent_weight.pt",
         diagnostics=report(

@@ -2,7 +2,7 @@ rule train_classifier:
     input:
         data="results/{dataset}/data/classifier.npz",
         baseline="results/{dataset}/baseline/model.pt",
-        code=code("classifier", "generators", "flows", "gan", "training", "io"),
+        code=generator_code("classifier", "training", "io"),
     output:
         model="results/{dataset}/classifier/model.pt",
     log:
@@ -55,16 +55,8 @@ rule weight_diagnostics:
         samples="results/{dataset}/dctr/samples.npz",
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=code(
-            "weights",
-            "oracle",
-            "datasets",
-            "classifier",
-            "generators",
-            "flows",
-            "gan",
-            "plots",
-            "io",
+        code=generator_code(
+            "weights", "oracle", "datasets", "classifier", "plots", "io"
         ),
     output:
         summary=report(

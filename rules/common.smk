@@ -99,6 +99,19 @@ def code(*modules):
     return [str(BASEDIR / "laser" / f"{m}.py") for m in modules]
 
 
+def generator_code(*modules):
+    """As `code`, plus the modules of the job's baseline generator: flows for a
+    flow, gan (and flows) for a GAN; editing the GAN does not rerun the jobs of a
+    flow baseline."""
+
+    def inputs(wildcards):
+        kind = baseline_kind(config, wildcards.dataset)[1]
+        own = ["flows"] if kind == "flow" else ["gan", "flows"]
+        return code("generators", *own, *modules)
+
+    return inputs
+
+
 def method_samples(wildcards):
     """The samples of every configured method for the job's dataset."""
     return {m: f"results/{wildcards.dataset}/{m}/samples.npz" for m in METHODS}

@@ -2,16 +2,7 @@ rule run_hmc:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=code(
-            "mcmc",
-            "pullback",
-            "generators",
-            "flows",
-            "gan",
-            "classifier",
-            "diagnostics",
-            "io",
-        ),
+        code=generator_code("mcmc", "pullback", "classifier", "diagnostics", "io"),
     output:
         samples="results/{dataset}/hmc/samples.npz",
         diagnostics=report(

@@ -2,9 +2,7 @@ rule run_rejection:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=code(
-            "samplers", "pullback", "generators", "flows", "gan", "classifier", "io"
-        ),
+        code=generator_code("samplers", "pullback", "classifier", "io"),
     output:
         samples="results/{dataset}/rejection/samples.npz",
         diagnostics=report(
@@ -37,16 +35,8 @@ rule run_langevin:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=code(
-            "samplers",
-            "mcmc",
-            "pullback",
-            "generators",
-            "flows",
-            "gan",
-            "classifier",
-            "diagnostics",
-            "io",
+        code=generator_code(
+            "samplers", "mcmc", "pullback", "classifier", "diagnostics", "io"
         ),
     output:
         samples="results/{dataset}/langevin/samples.npz",

@@ -141,11 +141,12 @@ def test_build_rejects_other_checkpoints():
 
 
 def test_every_pair_of_table_2_has_a_caveat_and_trains(caplog):
+    # Table 2's four pairs, and a black box (Sec. 3) with either refiner
     assert set(refiners.CAVEATS) == {
-        (g, r) for g in ("flow", "gan") for r in refiners.KINDS
+        (g, r) for g in ("flow", "gan", "blackbox") for r in refiners.KINDS
     }
     z, w = _tilted(400, seed=5)
-    for generator in ("flow", "gan"):
+    for generator in ("flow", "gan", "blackbox"):
         for settings in (FLOW, GAN):
             one = {**settings, "epochs": 1, "flow": {**FLOW["flow"], "epochs": 1}}
             with caplog.at_level(logging.INFO, logger="laser.refiners"):
