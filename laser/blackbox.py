@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from laser import generators, io
 from laser.flows import transform
 from laser.seeding import derive_seed, torch_generator
 
@@ -393,7 +394,5 @@ def load(
 ) -> BlackBox:
     """The workflow's black box: :func:`make` with the trained baseline generator
     of the checkpoint ``baseline`` (passed to a factory that takes one)."""
-    from laser import generators, io  # the package's I/O, only for the workflow
-
     g = io.load_model(baseline, generators.build, dtype, device)
     return make(spec, options, generator=g)
