@@ -79,6 +79,14 @@ def hmc_settings(section: dict) -> tuple[mcmc.HMCConfig, str]:
     return mcmc.HMCConfig(**settings), init
 
 
+def _prior(flow: nn.Module, n: int, generator: torch.Generator) -> torch.Tensor:
+    """n draws z ~ N(0, I_L) of g's latent prior, in its dtype and on its device."""
+    param = next(flow.parameters())
+    return torch.randn(
+        n, flow.latent_dim, generator=generator, device=param.device, dtype=param.dtype
+    )
+
+
 def resampled_init(
     flow: nn.Module,
     classifier: Classifier,
@@ -98,15 +106,8 @@ def resampled_init(
     Returns:
         (n_chains, D) in the flow's dtype and device.
     """
-    param = next(flow.parameters())
     pool = max(10 * n_chains, 100_000) if pool is None else pool
-    z = torch.randn(
-        pool,
-        flow.latent_dim,
-        generator=generator,
-        device=param.device,
-        dtype=param.dtype,
-    )  # (pool, D)
+    z = _prior(flow, pool, generator)  # (pool, D)
     with torch.no_grad():
         log_w = torch.cat(
             [classifier.log_weight(flow.generate(b)) for b in torch.split(z, 100_000)]
@@ -131,14 +132,7 @@ def chain_start(
         ValueError: for an unknown init.
     """
     if init == "prior":
-        param = next(flow.parameters())
-        return torch.randn(
-            n_chains,
-            flow.latent_dim,
-            generator=generator,
-            device=param.device,
-            dtype=param.dtype,
-        )  # (C, D)
+        return _prior(flow, n_chains, generator)  # (C, D)
     if init == "resample":
         return resampled_init(flow, weight, n_chains, generator)
     raise ValueError(f"init must be 'prior' or 'resample', got {init!r}")
