@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from laser import classifier, datasets, flows, io
-from laser.classifier import ClassifierConfig
-from laser.flows import FlowConfig
+from laser import datasets, io
+from laser.models import classifier, flows
+from laser.models.classifier import ClassifierConfig
+from laser.models.flows import FlowConfig
 from laser.training import OptimConfig
 
 REPO = Path(__file__).resolve().parent.parent

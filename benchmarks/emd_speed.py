@@ -1,4 +1,4 @@
-"""Speed, peak memory and agreement of `metrics.emd` against `metrics.emd_dense`.
+"""Speed, peak memory and agreement of `transport.emd` against `transport.emd_dense`.
 
 Builds the 100 x 100 histograms of 2M-sample toys of the paper (Sec. 4.1-4.2)
 for the three toy datasets: truth vs an independent truth sample ("indep") and
@@ -43,7 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from laser import datasets, metrics
+from laser import datasets
+from laser.evaluation import histograms, metrics
 
 N_SAMPLES, BINS, SEED = 2_000_000, 100, 0
 RANGES = {
@@ -106,9 +107,9 @@ def build_histograms(path: Path) -> None:
         truth = draw(N_SAMPLES, rng)
         other = draw(N_SAMPLES, rng)
         blurred = other * 0.8 + rng.normal(0.0, 0.8, other.shape)
-        out[f"{toy}/truth"] = metrics.histogram2d(truth, BINS, r)
-        out[f"{toy}/indep"] = metrics.histogram2d(other, BINS, r)
-        out[f"{toy}/blur"] = metrics.histogram2d(blurred, BINS, r)
+        out[f"{toy}/truth"] = histograms.histogram2d(truth, BINS, r)
+        out[f"{toy}/indep"] = histograms.histogram2d(other, BINS, r)
+        out[f"{toy}/blur"] = histograms.histogram2d(blurred, BINS, r)
     np.savez(path, **out)
 
 
@@ -117,8 +118,8 @@ def child(spec: dict) -> dict:
     hists = np.load(spec["hists"])
     toy, stage, conv = spec["toy"], spec["stage"], spec["convention"]
     r = RANGES[toy]
-    p = metrics.as_convention(hists[f"{toy}/truth"], r, conv)
-    q = metrics.as_convention(hists[f"{toy}/{stage}"], r, conv)
+    p = histograms.as_convention(hists[f"{toy}/truth"], r, conv)
+    q = histograms.as_convention(hists[f"{toy}/{stage}"], r, conv)
     fn = getattr(metrics, spec["method"])
     base = rss_mb()
     reset = reset_peak_rss()
@@ -193,7 +194,7 @@ def main() -> None:
         for toy in RANGES:
             ours, dense = {}, {}
             for stage in STAGES:
-                for conv in metrics.CONVENTIONS:
+                for conv in histograms.CONVENTIONS:
                     spec = dict(hists=str(hists), toy=toy, stage=stage)
                     spec["convention"] = conv
                     ours[stage, conv] = run_child(

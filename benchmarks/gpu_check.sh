@@ -113,14 +113,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from laser import classifier, datasets, flows, gan, mcmc, pullback
-from laser.training import OptimConfig, resolve_device
+from laser import datasets
+from laser.latent import hmc as mcmc
+from laser.latent.target import Target
+from laser.models import classifier, flows, gan
+from laser.training import OptimConfig
+from laser.workflow.job import resolve_device
 
 logging.basicConfig(level=logging.WARNING)
-logging.getLogger("laser.training").setLevel(logging.INFO)  # logs the device
+logging.getLogger("laser.workflow.job").setLevel(logging.INFO)  # logs the device
 N, N_EVAL = 480_000, 2_000_000
 dev = resolve_device("cuda")
-logging.getLogger("laser.training").setLevel(logging.WARNING)
+logging.getLogger("laser.workflow.job").setLevel(logging.WARNING)
 
 
 def timed(fn):
@@ -164,7 +168,7 @@ for dtype in (torch.float64, torch.float32):
         record("train_classifier", toy, name, "epoch", t, 50)
         hmc = mcmc.HMCConfig(burn_in=0, log_every=10**6)
         iters = 20
-        t, _ = timed(lambda: pullback.sample_hmc(flow, clf, 100 * iters, hmc, 4))
+        t, _ = timed(lambda: mcmc.sample_hmc(hmc, Target(flow, clf), 100 * iters, 4)[:3])
         record("run_hmc", toy, name, f"{iters} iterations", t, 23_000 / iters)
     z = np.random.default_rng(0).standard_normal((N, 2))
     w = np.random.default_rng(1).exponential(size=N)

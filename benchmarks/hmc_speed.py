@@ -34,21 +34,23 @@ import numpy as np
 import torch
 from common import Row, machine, print_rows, trained_models, write_rows
 
-from laser import classifier, flows, io, mcmc, pullback
+from laser import io
+from laser.latent import hmc, target
+from laser.models import classifier, flows
 from laser.seeding import torch_generator
 
 #: The paper's sampler (Sec. 4.1).
-PAPER = mcmc.HMCConfig(step_size=0.004, n_leapfrog=50, n_chains=100)
+PAPER = hmc.HMCConfig(step_size=0.004, n_leapfrog=50, n_chains=100)
 
 
 def run(
-    flow, clf, init: torch.Tensor, cfg: mcmc.HMCConfig, n_keep: int, seed: int
-) -> tuple[np.ndarray, mcmc.HMCResult]:
+    flow, clf, init: torch.Tensor, cfg: hmc.HMCConfig, n_keep: int, seed: int
+) -> tuple[np.ndarray, hmc.HMCResult]:
     """Kept draws as (chains, draws, D) float64 and the sampler's result."""
     param = next(flow.parameters())
     z0 = init.to(param.dtype)
-    res = mcmc.sample(
-        pullback.latent_log_prob(flow, clf),
+    res = hmc.sample(
+        target.latent_log_prob(flow, clf),
         z0,
         n_keep * cfg.n_chains,
         cfg,
@@ -106,7 +108,7 @@ def main() -> None:
     setups = {
         "reference": (
             torch.float64,
-            mcmc.HMCConfig(
+            hmc.HMCConfig(
                 step_size=PAPER.step_size,
                 n_leapfrog=PAPER.n_leapfrog,
                 n_chains=PAPER.n_chains,
@@ -117,7 +119,7 @@ def main() -> None:
         ),
         "ours": (
             torch.float32,
-            mcmc.HMCConfig(
+            hmc.HMCConfig(
                 step_size=PAPER.step_size,
                 n_leapfrog=args.leapfrog,
                 n_chains=args.chains,
@@ -134,7 +136,7 @@ def main() -> None:
         flow = io.load_model(flow_path, flows.build, dtype, "cpu")
         clf = io.load_model(clf_path, classifier.build, dtype, "cpu")
         # the workflow's hmc.init: resample, with a pool of 400k prior points
-        init = pullback.resampled_init(
+        init = target.resampled_init(
             flow, clf, cfg.n_chains, torch_generator(10 + seed), pool=400_000
         )
         t0 = time.perf_counter()

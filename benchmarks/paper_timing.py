@@ -19,8 +19,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from laser import classifier, datasets, flows, gan, metrics, pullback
-from laser.mcmc import HMCConfig, hmc_step, potential_and_grad
+from laser import datasets
+from laser.evaluation import histograms, metrics
+from laser.latent import target
+from laser.latent.hmc import HMCConfig, hmc_step, potential_and_grad
+from laser.models import classifier, flows, gan
 from laser.training import OptimConfig, make_optimizer
 
 N_TRAIN, N_EVAL, BATCH = 480_000, 2_000_000, 2000
@@ -69,7 +72,7 @@ def time_architecture(
     rows.append(("train_classifier", name, "step", t, steps, t * steps))
 
     hmc = HMCConfig()
-    log_prob = pullback.latent_log_prob(flow, clf)
+    log_prob = target.latent_log_prob(flow, clf)
     z0 = torch.randn(hmc.n_chains, 2, dtype=dtype)
     u, g = potential_and_grad(log_prob, z0)
     gen = torch.Generator().manual_seed(0)
@@ -123,8 +126,8 @@ def main() -> None:
     other = datasets.TOYS["gaussians"].draw(N_EVAL, rng)
     rng2d = [[-8.2, 8.2], [-8.2, 8.2]]
     a, b = (
-        metrics.histogram2d(truth, 100, rng2d),
-        metrics.histogram2d(other, 100, rng2d),
+        histograms.histogram2d(truth, 100, rng2d),
+        histograms.histogram2d(other, 100, rng2d),
     )
     t = per_call(lambda: metrics.scores(a, b, rng2d), 1, 0)
     rows.append(("evaluate", "gaussians", "one method, both conventions", t, 5, 5 * t))

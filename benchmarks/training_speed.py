@@ -34,10 +34,11 @@ import torch.nn.functional as F
 from common import Row, machine, per_call, print_rows, write_rows
 from torch.utils.data import DataLoader, TensorDataset
 
-from laser import classifier, datasets, flows, gan
-from laser.classifier import ClassifierConfig
-from laser.flows import FlowConfig
-from laser.gan import GANConfig
+from laser import datasets
+from laser.models import classifier, flows, gan
+from laser.models.classifier import ClassifierConfig
+from laser.models.flows import FlowConfig
+from laser.models.gan import GANConfig
 from laser.training import OptimConfig
 
 BATCH = 2000

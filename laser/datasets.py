@@ -180,7 +180,7 @@ def log_prob(name: str, x: Tensor) -> Tensor:
     """Exact log density log p_data(x) of toy `name` at points x (N, 2).
 
     A torch function, so that HMC can differentiate the exact weight
-    p_data(x) / p_g(x) of the oracle (:mod:`laser.oracle`).
+    p_data(x) / p_g(x) of the oracle (:mod:`laser.latent.oracle`).
 
     Args:
         name: one of `TOYS`.
@@ -192,7 +192,7 @@ def log_prob(name: str, x: Tensor) -> Tensor:
     Raises:
         ValueError: for an unknown name or x not of shape (N, 2).
 
-    Example:
+    Examples:
         >>> x = torch.tensor([[4.0, 4.0]], dtype=torch.float64)
         >>> round(float(log_prob("gaussians", x).exp()), 4)  # 1 / (4 * 2 pi)
         0.0398

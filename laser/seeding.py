@@ -16,7 +16,7 @@ def derive_seed(base: int, *keys: object) -> int:
     The same inputs give the same seed on every machine and Python version
     (SHA-256, not Python's salted `hash`).
 
-    Example:
+    Examples:
         >>> derive_seed(1, "run_hmc", "rings") == derive_seed(1, "run_hmc", "rings")
         True
     """

@@ -11,8 +11,6 @@ import torch
 
 __all__ = [
     "OptimConfig",
-    "resolve_device",
-    "resolve_dtype",
     "make_optimizer",
     "minibatches",
     "check_finite",
@@ -37,33 +35,13 @@ class OptimConfig:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0 < self.lr <= 1:
+            raise ValueError(f"lr must be in (0, 1], got {self.lr}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
         object.__setattr__(self, "betas", tuple(self.betas))
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """`auto` picks CUDA where a GPU is visible, else the CPU; the choice is logged."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError("device 'cuda' was asked for, but no GPU is visible")
-        log.info("device: %s (%s)", device, torch.cuda.get_device_name(device))
-    else:
-        log.info("device: cpu (%d threads)", torch.get_num_threads())
-    return device
-
-
-def resolve_dtype(name: str) -> torch.dtype:
-    """Map `float32` / `float64` to the torch dtype."""
-    dtypes = {"float32": torch.float32, "float64": torch.float64}
-    if name not in dtypes:
-        raise ValueError(f"dtype must be one of {sorted(dtypes)}, got '{name}'")
-    return dtypes[name]
 
 
 def make_optimizer(

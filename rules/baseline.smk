@@ -1,7 +1,7 @@
 rule train_baseline:
     input:
         train="results/{dataset}/data/train.npz",
-        code=generator_code("training", "config", "io"),
+        code=code("train_baseline"),
     output:
         model="results/{dataset}/baseline/model.pt",
     log:
@@ -15,6 +15,7 @@ rule train_baseline:
         mem_mb=mem_mb("train_baseline"),
         runtime=runtime("train_baseline"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         settings=settings("baseline"),
         dtype=config["dtype"],
@@ -26,7 +27,7 @@ rule train_baseline:
 rule sample_baseline:
     input:
         model="results/{dataset}/baseline/model.pt",
-        code=generator_code("io"),
+        code=code("sample_baseline"),
     output:
         samples="results/{dataset}/baseline/samples.npz",
     log:
@@ -40,6 +41,7 @@ rule sample_baseline:
         mem_mb=mem_mb("sample_baseline"),
         runtime=runtime("sample_baseline"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         n=config["data"]["n_eval"],
         dtype=config["dtype"],

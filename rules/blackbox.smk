@@ -10,7 +10,7 @@ wildcard_constraints:
 rule sample_blackbox:
     input:
         baseline="results/{dataset}/baseline/model.pt",
-        code=generator_code("blackbox", "io"),
+        code=code("sample_blackbox"),
     output:
         samples="results/{dataset}/blackbox/samples.npz",
     log:
@@ -24,6 +24,7 @@ rule sample_blackbox:
         mem_mb=mem_mb("sample_blackbox"),
         runtime=runtime("sample_blackbox"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         spec=config["blackbox"]["spec"],
         options=config["blackbox"]["options"],
@@ -39,7 +40,7 @@ rule train_classifier_blackbox:
     input:
         data="results/{dataset}/data/classifier.npz",
         baseline="results/{dataset}/baseline/model.pt",
-        code=generator_code("blackbox", "classifier", "io"),
+        code=code("train_classifier_blackbox"),
     output:
         model="results/{dataset}/blackbox_dctr/classifier.pt",
     log:
@@ -53,6 +54,7 @@ rule train_classifier_blackbox:
         mem_mb=mem_mb("train_classifier_blackbox"),
         runtime=runtime("train_classifier_blackbox"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         spec=config["blackbox"]["spec"],
         options=config["blackbox"]["options"],
@@ -68,7 +70,7 @@ rule compute_weights_blackbox:
     input:
         samples="results/{dataset}/blackbox/samples.npz",
         classifier="results/{dataset}/blackbox_dctr/classifier.pt",
-        code=code("classifier", "io"),
+        code=code("compute_weights_blackbox"),
     output:
         samples="results/{dataset}/blackbox_dctr/samples.npz",
     log:
@@ -82,6 +84,7 @@ rule compute_weights_blackbox:
         mem_mb=mem_mb("compute_weights_blackbox"),
         runtime=runtime("compute_weights_blackbox"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         # the direct pull-back: w(x) of each sample attached to its z
         latent="z",
@@ -95,7 +98,7 @@ rule run_omnifold:
         data="results/{dataset}/data/classifier.npz",
         baseline="results/{dataset}/baseline/model.pt",
         samples="results/{dataset}/blackbox/samples.npz",
-        code=generator_code("omnifold", "blackbox", "classifier", "io"),
+        code=code("run_omnifold"),
     output:
         model="results/{dataset}/blackbox_omnifold/latent_weight.pt",
         diagnostics=report(
@@ -116,6 +119,7 @@ rule run_omnifold:
         mem_mb=mem_mb("run_omnifold"),
         runtime=runtime("run_omnifold"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         spec=config["blackbox"]["spec"],
         options=config["blackbox"]["options"],
@@ -130,7 +134,7 @@ rule run_omnifold:
 rule train_refiner_blackbox:
     input:
         samples=blackbox_weights,
-        code=code("refiners", "gan", "flows", "training", "config", "io"),
+        code=code("train_refiner_blackbox"),
     output:
         model="results/{dataset}/blackbox_laser_{pullback}/refiner.pt",
     log:
@@ -144,6 +148,7 @@ rule train_refiner_blackbox:
         mem_mb=mem_mb("train_refiner_blackbox"),
         runtime=runtime("train_refiner_blackbox"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         settings=settings("refiner"),
         generator="blackbox",
@@ -159,7 +164,7 @@ rule sample_blackbox_laser:
     input:
         refiner="results/{dataset}/blackbox_laser_{pullback}/refiner.pt",
         baseline="results/{dataset}/baseline/model.pt",
-        code=code("blackbox", "refiners", "generators", "gan", "flows", "io"),
+        code=code("sample_blackbox_laser"),
     output:
         samples="results/{dataset}/blackbox_laser_{pullback}/samples.npz",
     log:
@@ -173,6 +178,7 @@ rule sample_blackbox_laser:
         mem_mb=mem_mb("sample_blackbox_laser"),
         runtime=runtime("sample_blackbox_laser"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         spec=config["blackbox"]["spec"],
         options=config["blackbox"]["options"],

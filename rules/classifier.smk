@@ -2,7 +2,7 @@ rule train_classifier:
     input:
         data="results/{dataset}/data/classifier.npz",
         baseline="results/{dataset}/baseline/model.pt",
-        code=generator_code("classifier", "training", "io"),
+        code=code("train_classifier"),
     output:
         model="results/{dataset}/classifier/model.pt",
     log:
@@ -16,6 +16,7 @@ rule train_classifier:
         mem_mb=mem_mb("train_classifier"),
         runtime=runtime("train_classifier"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         settings=settings("classifier"),
         dtype=config["dtype"],
@@ -28,7 +29,7 @@ rule compute_weights:
     input:
         samples="results/{dataset}/baseline/samples.npz",
         classifier="results/{dataset}/classifier/model.pt",
-        code=code("classifier", "io"),
+        code=code("compute_weights"),
     output:
         samples="results/{dataset}/dctr/samples.npz",
     log:
@@ -42,6 +43,7 @@ rule compute_weights:
         mem_mb=mem_mb("compute_weights"),
         runtime=runtime("compute_weights"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         # the latent points the refiner trains on: z of the baseline
         latent="z",
@@ -55,9 +57,7 @@ rule weight_diagnostics:
         samples="results/{dataset}/dctr/samples.npz",
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=generator_code(
-            "weights", "oracle", "datasets", "classifier", "plots", "io"
-        ),
+        code=code("weight_diagnostics"),
     output:
         summary=report(
             "results/{dataset}/weights/diagnostics.tsv",
@@ -88,6 +88,7 @@ rule weight_diagnostics:
         mem_mb=mem_mb("weight_diagnostics"),
         runtime=runtime("weight_diagnostics"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         n_calibration=config["data"]["n_classifier"],
         bins=config["evaluate"]["calibration_bins"],

@@ -1,6 +1,6 @@
 rule generate_data:
     input:
-        code=code("datasets", "io"),
+        code=code("generate_data"),
     output:
         train="results/{dataset}/data/train.npz",
         classifier="results/{dataset}/data/classifier.npz",

@@ -3,7 +3,7 @@ rule evaluate:
         unpack(method_samples),
         truth="results/{dataset}/data/truth.npz",
         truth_test="results/{dataset}/data/truth_test.npz",
-        code=code("metrics", "topology", "evaluation", "datasets", "config", "io"),
+        code=code("evaluate"),
     output:
         metrics="results/{dataset}/metrics.tsv",
     log:
@@ -29,7 +29,7 @@ rule evaluate:
 rule table:
     input:
         metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
-        code=code("evaluation", "config", "io"),
+        code=code("table"),
     output:
         tsv=report(
             "results/table3.tsv",

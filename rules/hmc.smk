@@ -2,7 +2,7 @@ rule run_hmc:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=generator_code("mcmc", "pullback", "classifier", "diagnostics", "io"),
+        code=code("run_hmc"),
     output:
         samples="results/{dataset}/hmc/samples.npz",
         diagnostics=report(
@@ -22,6 +22,7 @@ rule run_hmc:
         mem_mb=mem_mb("run_hmc"),
         runtime=runtime("run_hmc"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         hmc=settings("hmc"),
         n=config["data"]["n_eval"],

@@ -13,9 +13,7 @@ rule train_classifier_iterated:
         data="results/{dataset}/data/classifier.npz",
         baseline="results/{dataset}/baseline/model.pt",
         refiners=refiner_paths(-1),
-        code=code(
-            "classifier", "generators", "refiners", "flows", "gan", "training", "io"
-        ),
+        code=code("train_classifier_iterated"),
     output:
         model="results/{dataset}/laser_{iteration}/classifier.pt",
     log:
@@ -29,6 +27,7 @@ rule train_classifier_iterated:
         mem_mb=mem_mb("train_classifier_iterated"),
         runtime=runtime("train_classifier_iterated"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         settings=settings("classifier"),
         dtype=config["dtype"],
@@ -41,7 +40,7 @@ rule compute_weights_iterated:
     input:
         samples=previous_samples,
         classifier="results/{dataset}/laser_{iteration}/classifier.pt",
-        code=code("classifier", "io"),
+        code=code("compute_weights_iterated"),
     output:
         samples="results/{dataset}/laser_{iteration}/weighted.npz",
     log:
@@ -55,6 +54,7 @@ rule compute_weights_iterated:
         mem_mb=mem_mb("compute_weights_iterated"),
         runtime=runtime("compute_weights_iterated"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         # the latent points the refiner trains on: y of the refined generator
         latent="y",
@@ -66,7 +66,7 @@ rule compute_weights_iterated:
 rule train_refiner_iterated:
     input:
         samples="results/{dataset}/laser_{iteration}/weighted.npz",
-        code=code("refiners", "gan", "flows", "training", "config", "io"),
+        code=code("train_refiner_iterated"),
     output:
         model="results/{dataset}/laser_{iteration}/refiner.pt",
     log:
@@ -80,6 +80,7 @@ rule train_refiner_iterated:
         mem_mb=mem_mb("train_refiner_iterated"),
         runtime=runtime("train_refiner_iterated"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         settings=settings("refiner"),
         generator=generator_kind(None),
@@ -93,7 +94,7 @@ rule sample_laser_iterated:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         refiners=refiner_paths(0),
-        code=code("generators", "refiners", "gan", "flows", "io"),
+        code=code("sample_laser_iterated"),
     output:
         samples="results/{dataset}/laser_{iteration}/samples.npz",
     log:
@@ -107,6 +108,7 @@ rule sample_laser_iterated:
         mem_mb=mem_mb("sample_laser_iterated"),
         runtime=runtime("sample_laser_iterated"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         n=config["data"]["n_eval"],
         dtype=config["dtype"],

@@ -1,16 +1,7 @@
 rule run_oracle:
     input:
         baseline="results/{dataset}/baseline/model.pt",
-        code=code(
-            "mcmc",
-            "pullback",
-            "oracle",
-            "datasets",
-            "flows",
-            "classifier",
-            "diagnostics",
-            "io",
-        ),
+        code=code("run_oracle"),
     output:
         samples="results/{dataset}/oracle/samples.npz",
         diagnostics=report(
@@ -30,6 +21,7 @@ rule run_oracle:
         mem_mb=mem_mb("run_oracle"),
         runtime=runtime("run_oracle"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         hmc=settings("hmc"),
         n=config["data"]["n_eval"],

@@ -3,7 +3,7 @@ rule plot_figure:
         unpack(method_samples),
         truth="results/{dataset}/data/truth.npz",
         metrics="results/{dataset}/metrics.tsv",
-        code=code("plots", "evaluation", "config", "io"),
+        code=code("plot_figure"),
     output:
         png=report(
             "results/{dataset}/figure.png",

@@ -1,7 +1,7 @@
 rule train_refiner:
     input:
         samples="results/{dataset}/dctr/samples.npz",
-        code=code("refiners", "gan", "flows", "training", "config", "io"),
+        code=code("train_refiner"),
     output:
         model="results/{dataset}/laser/refiner.pt",
     log:
@@ -15,6 +15,7 @@ rule train_refiner:
         mem_mb=mem_mb("train_refiner"),
         runtime=runtime("train_refiner"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         settings=settings("refiner"),
         # the kind of g whose latent points phi learns (for the pair's caveat)
@@ -29,7 +30,7 @@ rule sample_laser:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         refiners=["results/{dataset}/laser/refiner.pt"],
-        code=code("generators", "refiners", "gan", "flows", "io"),
+        code=code("sample_laser"),
     output:
         samples="results/{dataset}/laser/samples.npz",
     log:
@@ -43,6 +44,7 @@ rule sample_laser:
         mem_mb=mem_mb("sample_laser"),
         runtime=runtime("sample_laser"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         n=config["data"]["n_eval"],
         dtype=config["dtype"],

@@ -2,7 +2,7 @@ rule run_rejection:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=generator_code("samplers", "pullback", "classifier", "io"),
+        code=code("run_rejection"),
     output:
         samples="results/{dataset}/rejection/samples.npz",
         diagnostics=report(
@@ -22,6 +22,7 @@ rule run_rejection:
         mem_mb=mem_mb("run_rejection"),
         runtime=runtime("run_rejection"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         rejection=settings("rejection"),
         n=config["data"]["n_eval"],
@@ -35,9 +36,7 @@ rule run_langevin:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
-        code=generator_code(
-            "samplers", "mcmc", "pullback", "classifier", "diagnostics", "io"
-        ),
+        code=code("run_langevin"),
     output:
         samples="results/{dataset}/langevin/samples.npz",
         diagnostics=report(
@@ -57,6 +56,7 @@ rule run_langevin:
         mem_mb=mem_mb("run_langevin"),
         runtime=runtime("run_langevin"),
         gpu=GPUS,
+        device=DEVICE,
     params:
         langevin=settings("langevin"),
         n=config["data"]["n_eval"],

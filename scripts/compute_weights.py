@@ -2,20 +2,13 @@
 of the generator's samples, with the latent points the refiner trains on (z of
 the baseline, or y of the previous round's refined generator) as z."""
 
-from laser import classifier, io
-from laser.logs import log_to
-from laser.training import resolve_device, resolve_dtype
+from laser import io
+from laser.models import classifier
+from laser.workflow import job
 
-log_to(snakemake.log[0], snakemake.threads)
-latent = snakemake.params.latent
-device = resolve_device(snakemake.config.get("device", "auto"))
-s = io.load_samples(snakemake.input.samples, required=(latent, "x"))
-clf = io.load_model(
-    snakemake.input.classifier,
-    classifier.build,
-    resolve_dtype(snakemake.params.dtype),
-    device,
-)
+j = job.start(snakemake)
+s = io.load_samples(j.input.samples, required=(j.params.latent, "x"))
+clf = io.load_model(j.input.classifier, classifier.build, j.dtype, j.device)
 log_w = classifier.logits(clf, s["x"])
 w = classifier.weights_from_logits(log_w)
-io.save_samples(snakemake.output.samples, z=s[latent], x=s["x"], w=w, log_w=log_w)
+io.save_samples(j.output.samples, z=s[j.params.latent], x=s["x"], w=w, log_w=log_w)

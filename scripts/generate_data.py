@@ -1,11 +1,10 @@
 """Rule generate_data: draw the toy's training, classifier, truth and test samples."""
 
 from laser import datasets, io
-from laser.logs import log_to
 from laser.seeding import derive_seed
+from laser.workflow import job
 
-log_to(snakemake.log[0])
-for name, n in snakemake.params.sizes.items():
-    seed = derive_seed(snakemake.params.seed, name)
-    x = datasets.sample(snakemake.wildcards.dataset, n, seed)
-    io.save_samples(snakemake.output[name], x=x)
+j = job.start(snakemake)
+for name, n in j.params.sizes.items():
+    x = datasets.sample(j.dataset, n, derive_seed(j.params.seed, name))
+    io.save_samples(j.output[name], x=x)

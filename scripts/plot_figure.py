@@ -1,20 +1,20 @@
 """Rule plot_figure: the paper's Fig. 3-5 grid for one dataset, with Betti numbers."""
 
-from laser import io, plots
-from laser.evaluation import betti_of
-from laser.logs import log_to
+from laser import io
+from laser.evaluation import plots
+from laser.evaluation.scores import betti_of
+from laser.workflow import job
 
-log_to(snakemake.log[0])
-p, inp = snakemake.params, snakemake.input
-betti = betti_of(io.load_table(inp.metrics))  # measured in rule evaluate
-truth = io.load_samples(inp.truth)["x"][:, p.dims]
+j = job.start(snakemake)
+p = j.params
+betti = betti_of(io.load_table(j.input.metrics))  # measured in rule evaluate
+truth = io.load_samples(j.input.truth)["x"][:, p.dims]
 panels = [plots.Panel("truth", truth, betti=betti["truth"][0])]
 for m in p.methods:
-    s = io.load_samples(inp[m], required=("x", "z"))
+    s = io.load_samples(j.input[m], required=("x", "z"))
     panels.append(
         plots.Panel(m, s["x"][:, p.dims], s["z"][:, :2], s.get("w"), *betti[m])
     )
-fig = plots.figure_grid(
-    panels, p.range, p.latent_range, p.bins, plots.title(snakemake.wildcards.dataset)
-)
-io.save_figure(fig, snakemake.output.png, snakemake.output.pdf)
+title = plots.title(j.dataset)
+fig = plots.figure_grid(panels, p.range, p.latent_range, p.bins, title)
+io.save_figure(fig, j.output.png, j.output.pdf)

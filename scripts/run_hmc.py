@@ -1,19 +1,15 @@
 """Rule run_hmc: HMC on the pulled-back latent density, mapped through g."""
 
-from laser import classifier, diagnostics, generators, io, pullback
-from laser.logs import log_to
-from laser.training import resolve_device, resolve_dtype
+from laser import io
+from laser.latent import hmc, target
+from laser.models import classifier, generators
+from laser.workflow import job, settings
 
-log_to(snakemake.log[0], snakemake.threads)
-p, dataset = snakemake.params, snakemake.wildcards.dataset
-dtype, device = (
-    resolve_dtype(p.dtype),
-    resolve_device(snakemake.config.get("device", "auto")),
-)
-g = io.load_model(snakemake.input.baseline, generators.build, dtype, device)
-clf = io.load_model(snakemake.input.classifier, classifier.build, dtype, device)
-hmc, init = pullback.hmc_settings(p.hmc)
-z, x, result = pullback.sample_hmc(g, clf, p.n, hmc, p.seed, init=init)
-table = diagnostics.of_run(z, hmc.n_chains, result, dataset, "hmc")
-io.save_table(table, snakemake.output.diagnostics)
-io.save_samples(snakemake.output.samples, z=z, x=x)
+j = job.start(snakemake)
+g = io.load_model(j.input.baseline, generators.build, j.dtype, j.device)
+clf = io.load_model(j.input.classifier, classifier.build, j.dtype, j.device)
+config = settings.flat(hmc.HMCConfig, j.params.hmc)
+q = target.Target(g, clf)
+s = hmc.sample_hmc(config, q, j.params.n, j.params.seed, dataset=j.dataset)
+io.save_table(s.table, j.output.diagnostics)
+io.save_samples(j.output.samples, z=s.z, x=s.x)

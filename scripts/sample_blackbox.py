@@ -1,15 +1,13 @@
 """Rule sample_blackbox: the black box's samples, z ~ N(0, I) and x = g(z, hidden
 randomness), after checking its declared stochasticity."""
 
-from laser import blackbox, io
-from laser.logs import log_to
-from laser.training import resolve_device, resolve_dtype
+from laser import io
+from laser.blackbox import base, spec
+from laser.workflow import job
 
-log_to(snakemake.log[0], snakemake.threads)
-p = snakemake.params
-dtype = resolve_dtype(p.dtype)
-device = resolve_device(snakemake.config.get("device", "auto"))
-box = blackbox.load(p.spec, p.options, snakemake.input.baseline, dtype, device)
-blackbox.check_stochastic(box, p.stochastic, p.seed + 1)
-z, x = blackbox.sample(box, p.n, p.seed)
-io.save_samples(snakemake.output.samples, z=z, x=x)
+j = job.start(snakemake)
+p = j.params
+box = spec.load(p.spec, p.options, j.input.baseline, j.dtype, j.device)
+base.check_stochastic(box, p.stochastic, p.seed + 1)
+z, x = base.sample(box, p.n, p.seed)
+io.save_samples(j.output.samples, z=z, x=x)

@@ -1,17 +1,16 @@
 """Rule sample_blackbox_laser: the refined black box, z = phi(y) and x = g(z,
 hidden randomness)."""
 
-from laser import blackbox, io, refiners
-from laser.logs import log_to
+from laser import io
+from laser.blackbox import base, spec
+from laser.models import refiners
 from laser.seeding import derive_seed
-from laser.training import resolve_device, resolve_dtype
+from laser.workflow import job
 
-log_to(snakemake.log[0], snakemake.threads)
-p = snakemake.params
-dtype = resolve_dtype(p.dtype)
-device = resolve_device(snakemake.config.get("device", "auto"))
-box = blackbox.load(p.spec, p.options, snakemake.input.baseline, dtype, device)
-refiner = io.load_model(snakemake.input.refiner, refiners.build, dtype, device)
+j = job.start(snakemake)
+p = j.params
+box = spec.load(p.spec, p.options, j.input.baseline, j.dtype, j.device)
+refiner = io.load_model(j.input.refiner, refiners.build, j.dtype, j.device)
 z = refiners.sample(refiner, p.n, p.seed)
-x = blackbox.generate(box, z, derive_seed(p.seed, "hidden"))
-io.save_samples(snakemake.output.samples, z=z, x=x)
+x = base.generate(box, z, derive_seed(p.seed, "hidden"))
+io.save_samples(j.output.samples, z=z, x=x)

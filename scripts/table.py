@@ -1,9 +1,9 @@
 """Rule table: all datasets' scores beside the paper's Table 3."""
 
 from laser import io
-from laser.evaluation import table3
-from laser.logs import log_to
+from laser.evaluation.scores import table3
+from laser.workflow import job
 
-log_to(snakemake.log[0])
-df = table3([io.load_table(f) for f in snakemake.input.metrics])
-io.save_table(df, snakemake.output.tsv, snakemake.output.md)
+j = job.start(snakemake)
+df = table3([io.load_table(f) for f in j.input.metrics])
+io.save_table(df, j.output.tsv, j.output.md)

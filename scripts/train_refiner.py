@@ -1,22 +1,14 @@
-"""Rule train_refiner: train the refiner phi (GAN or flow) on the weighted latent
-points."""
+"""Rules train_refiner, train_refiner_iterated and train_refiner_blackbox: train
+the refiner phi (GAN or flow) on the weighted latent points."""
 
-from laser import io, refiners
-from laser.logs import log_to
-from laser.training import resolve_device, resolve_dtype
+from laser import io
+from laser.models import refiners
+from laser.workflow import job, settings
 
-log_to(snakemake.log[0], snakemake.threads)
-p = snakemake.params
-s = io.load_samples(snakemake.input.samples, required=("z", "w"))
-n = p.settings["n_train"]
-device = resolve_device(snakemake.config.get("device", "auto"))
-model = refiners.train(
-    s["z"][:n],
-    s["w"][:n],
-    p.settings,
-    p.seed,
-    resolve_dtype(p.dtype),
-    device,
-    generator=p.generator,
-)
-io.save_model(model, model.hparams, snakemake.output.model)
+j = job.start(snakemake)
+s = io.load_samples(j.input.samples, required=("z", "w"))
+arch, optim, n = settings.refiner(j.params.settings)
+p, compute = j.params, {"dtype": j.dtype, "device": j.device}
+kind = {"generator": p.generator, "n_train": n}
+model = refiners.train(s["z"], s["w"], arch, optim, p.seed, **compute, **kind)
+io.save_model(model, model.hparams, j.output.model)

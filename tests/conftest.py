@@ -1,4 +1,6 @@
-"""Shared fixtures of the test suite."""
+"""Shared fixtures of the test suite: tests/unit/ holds the package's unit tests
+(mirroring laser/), tests/workflow/ the end-to-end runs of the workflow, all
+marked `workflow`."""
 
 import pytest
 import torch
@@ -11,3 +13,13 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test under tests/workflow/ as a workflow test."""
+    for item in items:
+        if (
+            item.path.parent.name == "workflow"
+            and item.path.parent.parent.name == "tests"
+        ):
+            item.add_marker(pytest.mark.workflow)

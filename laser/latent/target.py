@@ -1,0 +1,229 @@
+"""The latent target of LaSeR: the classifier weights pulled back to the latent
+space, q(z) = p(z) w(g(z)) / Z0 (arXiv:2106.00792, Sec. 3, Eq. 3), and what every
+latent sampler shares: where chains start, and how draws are stored.
+
+The generator g is any model of :mod:`laser.models.generators`: a RealNVP, a GAN
+generator or a refined generator, with ``generate(z)`` and ``latent_dim``; its
+latent prior is N(0, I_L). The weight is anything with ``log_weight(x)``: the
+classifier, or the exact weight of :mod:`laser.latent.oracle`.
+
+Every sampler of q(z) has one call shape, ``sample_<name>(config, target, n, seed)``
+returning a :class:`LatentSample` (z, x, diagnostics table, result):
+:func:`laser.latent.hmc.sample_hmc`, :func:`laser.latent.oracle.sample_oracle`,
+:func:`laser.latent.rejection.sample_rejection` and
+:func:`laser.latent.langevin.sample_langevin`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from laser.latent.integrator import LogProb
+from laser.models.classifier import Classifier, logits
+from laser.models.flows import transform
+
+__all__ = [
+    "INITS",
+    "LatentSample",
+    "Target",
+    "latent_weights",
+    "latent_log_prob",
+    "latent_log_weight",
+    "resampled_init",
+    "chain_start",
+]
+
+#: Where chains start: prior draws, or prior draws resampled by their weights.
+INITS = ("prior", "resample")
+
+
+class LatentSample(NamedTuple):
+    """What every latent sampler returns.
+
+    Attributes:
+        z: latent draws (N, L) float32.
+        x: their images g(z) (N, D) float32, of exactly the stored z.
+        table: the sampler's diagnostics table.
+        result: the sampler's own result (acceptance, bound, step size, times).
+    """
+
+    z: np.ndarray  # (N, L)
+    x: np.ndarray  # (N, D)
+    table: pd.DataFrame
+    result: Any
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """The latent target q(z) = N(z; 0, I_L) w(g(z)) / Z0 (Eq. 3).
+
+    Attributes:
+        generator: g, with ``generate(z)`` and ``latent_dim``.
+        weight: anything with ``log_weight(x)`` (a classifier, an exact weight).
+        exact_log_prob: an equal but cheaper log q(z) where one is known (the
+            oracle's one-pass form), else None: built from g and the weight.
+
+    Examples:
+        >>> import torch
+        >>> from laser.models import flows
+        >>> g = flows.RealNVP(2, flows.FlowConfig(n_blocks=1, hidden_units=4))
+        >>> class Unit(torch.nn.Module):
+        ...     def log_weight(self, x):
+        ...         return torch.zeros(len(x))
+        >>> q = Target(g, Unit())
+        >>> q.dim
+        2
+        >>> q.log_prob()(torch.zeros(3, 2)).shape
+        torch.Size([3])
+    """
+
+    generator: nn.Module
+    weight: nn.Module
+    exact_log_prob: LogProb | None = None
+
+    @property
+    def dim(self) -> int:
+        """Dimension L of the latent space."""
+        return self.generator.latent_dim
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """dtype of g's parameters, in which the samplers draw."""
+        return next(self.generator.parameters()).dtype
+
+    @property
+    def device(self) -> torch.device:
+        """Device of g's parameters, on which the samplers draw."""
+        return next(self.generator.parameters()).device
+
+    def log_prob(self) -> LogProb:
+        """log q(z) up to a constant, differentiable in z (HMC, Langevin)."""
+        if self.exact_log_prob is not None:
+            return self.exact_log_prob
+        return latent_log_prob(self.generator, self.weight)
+
+    def log_weight(self) -> LogProb:
+        """log w(g(z)) without gradients (rejection)."""
+        return latent_log_weight(self.generator, self.weight)
+
+    def start(self, n_chains: int, generator: torch.Generator, init: str) -> Tensor:
+        """Start points (n_chains, L) of chains: :func:`chain_start`."""
+        return chain_start(self.generator, self.weight, n_chains, generator, init)
+
+    def finish(self, z: Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """z as stored (float32) and x = g of exactly that z, each (N, .) float32."""
+        z32 = z.detach().cpu().numpy().astype(np.float32)
+        return z32, transform(self.generator, z32)
+
+
+@torch.no_grad()
+def latent_weights(
+    flow: nn.Module, classifier: Classifier, z: np.ndarray, batch_size: int = 100_000
+) -> tuple[np.ndarray, np.ndarray]:
+    """x = g(z) and log w(g(z)) for latent points z (N, D).
+
+    For a deterministic, surjective generator the weight of a latent point is the
+    classifier weight of its image (arXiv:2106.00792, Sec. 3, Fig. 1).
+
+    Returns:
+        (x, log_w): images (N, D) float32 and log-weights (N,) float64.
+    """
+    param = next(flow.parameters())
+    zt = torch.as_tensor(z)
+    x = torch.cat(
+        [flow.generate(b.to(param)).cpu() for b in torch.split(zt, batch_size)]
+    )
+    x = x.numpy().astype(np.float32)
+    return x, logits(classifier, x, batch_size)
+
+
+def latent_log_prob(flow: nn.Module, classifier: Classifier) -> LogProb:
+    """log q(z) up to a constant, q(z) = p(z) w(g(z)) / Z0 (Eq. 3), for HMC.
+
+    The potential U(z) = |z|^2/2 - log w(g(z)) is its negative; gradients flow
+    through g and the classifier by autograd.
+    """
+
+    flow.requires_grad_(False)  # gradients w.r.t. z only
+    classifier.requires_grad_(False)
+
+    def log_prob(z: torch.Tensor) -> torch.Tensor:
+        return -0.5 * (z**2).sum(-1) + classifier.log_weight(flow.generate(z))
+
+    return log_prob
+
+
+def _prior(flow: nn.Module, n: int, generator: torch.Generator) -> torch.Tensor:
+    """n draws z ~ N(0, I_L) of g's latent prior, in its dtype and on its device."""
+    param = next(flow.parameters())
+    return torch.randn(
+        n, flow.latent_dim, generator=generator, device=param.device, dtype=param.dtype
+    )
+
+
+def resampled_init(
+    flow: nn.Module,
+    classifier: Classifier,
+    n_chains: int,
+    generator: torch.Generator,
+    pool: int | None = None,
+) -> torch.Tensor:
+    """Starting points of q(z) by sampling-importance-resampling from the prior.
+
+    Draws ``pool`` (default max(10 n_chains, 100000)) points z ~ N(0, I) and
+    picks ``n_chains`` of them with replacement, with probabilities
+    proportional to w(g(z)): approximately q(z), so the chains start with the
+    target's share of every mode (Rubin 1988; a chain cannot fix wrong shares
+    by crossing low-weight gaps in a short run). Duplicated points part after
+    the first iteration (independent momenta).
+
+    Returns:
+        (n_chains, D) in the flow's dtype and device.
+    """
+    pool = max(10 * n_chains, 100_000) if pool is None else pool
+    z = _prior(flow, pool, generator)  # (pool, D)
+    with torch.no_grad():
+        log_w = torch.cat(
+            [classifier.log_weight(flow.generate(b)) for b in torch.split(z, 100_000)]
+        )  # (pool,)
+    prob = torch.exp(log_w.double() - log_w.max().double())  # (pool,)
+    idx = torch.multinomial(prob, n_chains, replacement=True, generator=generator)
+    return z[idx]
+
+
+def chain_start(
+    flow: nn.Module,
+    weight: Classifier,
+    n_chains: int,
+    generator: torch.Generator,
+    init: str = "prior",
+) -> torch.Tensor:
+    """Start points (n_chains, D) of latent chains, in the flow's dtype and device:
+    prior draws z ~ N(0, I) (``init="prior"``) or :func:`resampled_init`
+    (``init="resample"``).
+
+    Raises:
+        ValueError: for an unknown init.
+    """
+    if init == "prior":
+        return _prior(flow, n_chains, generator)  # (C, D)
+    if init == "resample":
+        return resampled_init(flow, weight, n_chains, generator)
+    raise ValueError(f"init must be 'prior' or 'resample', got {init!r}")
+
+
+def latent_log_weight(flow: nn.Module, classifier: Any) -> LogProb:
+    """log w(g(z)) of latent points (N, D) -> (N,): the pulled-back weight
+    (arXiv:2106.00792, Sec. 3), without gradients."""
+
+    def log_weight(z: Tensor) -> Tensor:
+        with torch.no_grad():
+            return classifier.log_weight(flow.generate(z))
+
+    return log_weight

@@ -1,0 +1,210 @@
+"""Validation of the workflow configuration, with messages that name the key."""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+import jsonschema
+import yaml
+
+from laser.methods import refinement_round
+
+__all__ = [
+    "ConfigError",
+    "validate",
+    "section",
+    "methods",
+    "baseline_kind",
+    "blackbox_pullbacks",
+    "blackbox_methods",
+]
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message lists every bad key and what is allowed."""
+
+
+# JSON Schema's `integer` admits 12.0; here an integer key must be written as one, so
+# that a float never reaches range() or an array size deep inside a job.
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool)
+    ),
+)
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    key = _key(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        where = f"under '{key}'" if err.absolute_path else "at the top level"
+        return f"unknown key(s) {extra} {where}; allowed: {allowed}"
+    if err.validator == "required":
+        return f"'{key}': {err.message}"
+    if err.validator == "enum" and "propertyNames" in err.schema_path:
+        return f"'{key}': unknown name {err.instance!r}; allowed: {err.validator_value}"
+    if err.validator == "enum":
+        return f"'{key}' = {err.instance!r}: must be one of {err.validator_value}"
+    desc = err.schema.get("description")
+    hint = f" ({desc})" if desc else ""
+    return f"'{key}' = {err.instance!r}: {err.message}{hint}"
+
+
+def _semantic(config: dict[str, Any]) -> list[str]:
+    """Checks the schema cannot express: toys defined, ordered ranges, distinct dims."""
+    errors: list[str] = []
+    toys = config.get("toys", {})
+    errors += [
+        f"'datasets' names '{name}', which has no entry under 'toys' (its range)"
+        for name in config.get("datasets", [])
+        if name not in toys
+    ]
+    ranges = {f"toys.{name}.range": toy.get("range") for name, toy in toys.items()}
+    ranges["evaluate.latent_range"] = config.get("evaluate", {}).get("latent_range")
+    for key, rng in ranges.items():
+        if rng is None:
+            continue
+        for axis, (lo, hi) in zip("xy", rng, strict=False):
+            if not lo < hi:
+                errors.append(f"'{key}' = {rng}: {axis} range [{lo}, {hi}] is inverted")
+    dims = config.get("evaluate", {}).get("dims", [0, 1])
+    if len(set(dims)) != len(dims):
+        errors.append(f"'evaluate.dims' = {dims}: the two columns must differ")
+    methods = config.get("methods", [])
+    iterations = config.get("refine", {}).get("iterations", 1)
+    errors += [
+        f"'methods' names '{m}', a round of refinement beyond "
+        f"'refine.iterations' = {iterations}"
+        for m in methods
+        if refinement_round(m) > iterations
+    ]
+    box = config.get("blackbox", {})
+    allowed = blackbox_methods(config)
+    errors += [
+        f"'methods' names '{m}', a black-box method, but "
+        + (
+            "'blackbox.spec' is null (no black box)"
+            if not box.get("spec")
+            else f"'blackbox.pullback' = {box.get('pullback', 'auto')} does not "
+            f"make it (it makes {allowed})"
+        )
+        for m in methods
+        if m.startswith("blackbox") and m not in allowed
+    ]
+    if "oracle" in methods:
+        errors += [
+            f"'methods' has 'oracle' (HMC on the exact weights p_data / p_g), which "
+            f"needs the density of a flow baseline, but the baseline of '{name}' is "
+            f"a GAN ('{key}' = gan): drop oracle from 'methods'"
+            for name in config.get("datasets", [])
+            for key, kind in [baseline_kind(config, name)]
+            if kind == "gan"
+        ]
+    return errors
+
+
+def baseline_kind(config: dict[str, Any], dataset: str) -> tuple[str, str]:
+    """(config key, kind) of the dataset's baseline generator: the toy's override
+    where it sets one, else `baseline.kind`."""
+    toy = config.get("toys", {}).get(dataset, {}).get("baseline", {})
+    if "kind" in toy:
+        return f"toys.{dataset}.baseline.kind", toy["kind"]
+    return "baseline.kind", config.get("baseline", {}).get("kind", "flow")
+
+
+def blackbox_pullbacks(config: dict[str, Any]) -> list[str]:
+    """The pull-backs (`direct`, `omnifold`) run for the black box: none without
+    one; `blackbox.pullback`, with `auto` direct for a deterministic box and
+    omnifold for a stochastic one, and `both` both."""
+    box = config.get("blackbox", {})
+    if not box.get("spec"):
+        return []
+    choice = box.get("pullback", "auto")
+    if choice == "auto":
+        return ["omnifold"] if box.get("stochastic", True) else ["direct"]
+    return ["direct", "omnifold"] if choice == "both" else [choice]
+
+
+def blackbox_methods(config: dict[str, Any]) -> list[str]:
+    """The black box's methods: its samples, then per pull-back its weighted
+    samples and the refined box."""
+    pullbacks = blackbox_pullbacks(config)
+    out = ["blackbox"] if pullbacks else []
+    if "direct" in pullbacks:
+        out += ["blackbox_dctr", "blackbox_laser_direct"]
+    if "omnifold" in pullbacks:
+        out += ["blackbox_omnifold", "blackbox_laser_omnifold"]
+    return out
+
+
+def methods(config: dict[str, Any]) -> list[str]:
+    """The methods to score, in order: `methods` with the rounds of refinement
+    `laser_2 ... laser_k` (k = `refine.iterations`) that it does not name inserted
+    after its last LaSeR method, if it names one, and the black box's methods
+    (:func:`blackbox_methods`) that it does not name at the end."""
+    listed = list(config["methods"])
+    k = config.get("refine", {}).get("iterations", 1)
+    rounds = [i for i, m in enumerate(listed) if refinement_round(m)]
+    if rounds:
+        extra = [f"laser_{i}" for i in range(2, k + 1) if f"laser_{i}" not in listed]
+        at = rounds[-1] + 1
+        listed = listed[:at] + extra + listed[at:]
+    return listed + [m for m in blackbox_methods(config) if m not in listed]
+
+
+def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) -> None:
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].split("/")[-1]]
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if "$ref" in sub and "default" not in sub:
+            sub = {**root["$defs"][sub["$ref"].split("/")[-1]], **sub}
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub, root)
+
+
+def validate(config: dict[str, Any], schema_path: str | os.PathLike) -> dict[str, Any]:
+    """Check `config` against the YAML schema; fill in the schema's defaults.
+
+    Raises:
+        ConfigError: one line per problem, each naming the config key.
+    """
+    with open(schema_path) as f:
+        schema = yaml.safe_load(f)
+    validator = _Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    messages = [_describe(e) for e in errors]
+    if not messages:
+        _fill_defaults(config, schema, schema)
+        messages = _semantic(config)
+    if messages:
+        raise ConfigError(
+            "invalid configuration:\n" + "\n".join(f"  - {m}" for m in messages)
+        )
+    return config
+
+
+def section(config: dict[str, Any], name: str, dataset: str) -> dict[str, Any]:
+    """Settings of section `name` for `dataset`: the global ones, then the toy's
+    overrides (a subsection such as `refiner.flow` key by key), with keys sorted
+    (so that Snakemake sees equal params as equal)."""
+    merged = dict(config[name])
+    for key, value in config["toys"][dataset].get(name, {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = {**merged[key], **value}
+        merged[key] = value
+    return {
+        k: dict(sorted(v.items())) if isinstance(v, dict) else v
+        for k, v in sorted(merged.items())
+    }
