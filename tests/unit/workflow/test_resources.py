@@ -1,0 +1,102 @@
+"""The resource model (laser.workflow.resources) against the measurements it was
+derived from: docs/timings/paper_cpu_float64.tsv and docs/timings/
+memory_paper_sizes.tsv, at the paper's settings (config.yaml)."""
+
+import copy
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from laser.workflow import resources
+from laser.workflow.config import validate
+
+ROOT = Path(__file__).resolve().parents[3]
+SCHEMA = ROOT / "schemas" / "config.schema.yaml"
+
+
+def _config(*files: str) -> dict:
+    config: dict = {}
+    for name in files:
+        with open(ROOT / name) as f:
+            layer = yaml.safe_load(f)
+        for key, value in layer.items():
+            if isinstance(value, dict) and isinstance(config.get(key), dict):
+                config[key] = {**config[key], **value}
+            else:
+                config[key] = value
+    return validate(config, SCHEMA)
+
+
+PAPER = _config("config.yaml")
+
+
+def _minutes(seconds: float) -> int:
+    """The model's rule: 10 minutes of start-up plus twice the computation."""
+    return 10 + math.ceil(2 * seconds / 60)
+
+
+def test_paper_baseline_runtime_is_the_measured_one():
+    # 814 s for 100 epochs of 480k points with the paper's 12 x 3 x 48 flow
+    assert resources.runtime(PAPER, "train_baseline", "gaussians") == _minutes(814)
+    # the rings' 20 x 3 x 60 flow costs 20 * 3 * 60 / 1728 times as much per point
+    rings = 814 * 20 * 3 * 60 / 1728
+    assert resources.runtime(PAPER, "train_baseline", "rings") == _minutes(rings)
+    assert resources.runtime(PAPER, "train_baseline", "rings", attempt=2) == 2 * (
+        _minutes(rings)
+    )
+
+
+def test_paper_refiner_classifier_and_hmc_runtimes():
+    # 5952 s: 200 epochs of the paper's GAN refiner (124 ms per 4 D + 1 G updates)
+    assert resources.runtime(PAPER, "train_refiner", "gaussians") == _minutes(5952)
+    # 342 s for 50 epochs of the 8 x 96 classifier, and g(z) for its 480k points
+    clf = 342 + 21 * 480_000 / 2_000_000
+    assert resources.runtime(PAPER, "train_classifier", "gaussians") == _minutes(clf)
+    # HMC: (3000 + 20000) iterations x 50 leapfrog steps of 3.7 ms + 17.6 us per
+    # chain (100 chains), then 2M points through g (21 s)
+    step = 3.7e-3 + 1.76e-5 * 100
+    hmc = (3000 + 2_000_000 // 100) * 50 * step + 21
+    assert resources.runtime(PAPER, "run_hmc", "gaussians") == _minutes(hmc)
+
+
+@pytest.mark.parametrize(
+    "rule, measured_mb",
+    [("train_baseline", 630), ("run_hmc", 1572), ("evaluate", 1088), ("table", 300)],
+)
+def test_memory_is_twice_the_measured_peak_rounded_up(rule, measured_mb):
+    expected = math.ceil(2 * measured_mb / 500) * 500
+    assert resources.mem_mb(PAPER, rule) == expected
+    assert resources.mem_mb(PAPER, rule, attempt=2) == 2 * expected
+    gpu = {**PAPER, "gpus": 1}
+    extra = resources.CUDA_HOST_MB if rule in resources.GPU_RULES else 0
+    assert resources.mem_mb(gpu, rule) == expected + extra
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        ("config.yaml",),
+        ("config.yaml", "config/fast.yaml"),
+        ("config.yaml", "tests/configs/tiny.yaml"),
+    ],
+    ids=["paper", "fast", "tiny"],
+)
+def test_every_rule_has_resources_under_every_config(files):
+    config = _config(*files)
+    for rule in resources.MEASURED_RSS_MB:
+        for dataset in config["datasets"]:
+            minutes = resources.runtime(config, rule, dataset)
+            assert isinstance(minutes, int) and minutes >= resources.STARTUP_MIN
+        assert resources.mem_mb(config, rule) >= 500
+
+
+def test_runtime_scales_with_the_work():
+    more = copy.deepcopy(PAPER)
+    more["baseline"]["epochs"] = 200
+    assert resources.compute_seconds(more, "train_baseline", "gaussians") == (
+        pytest.approx(
+            2 * resources.compute_seconds(PAPER, "train_baseline", "gaussians")
+        )
+    )
