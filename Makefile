@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Extra arguments for snakemake, e.g. `make reproduce ARGS="--configfile config/fast.yaml"`.
 ARGS ?=
 
-.PHONY: venv reproduce report test lint format dag bench clean
+.PHONY: venv reproduce report test lint docs format dag bench clean
 
 venv: $(STAMP)
 
@@ -24,8 +24,9 @@ reproduce: venv
 	$(BIN)/snakemake --profile profiles/default --cores all $(ARGS)
 	$(BIN)/snakemake --profile profiles/default --cores all $(ARGS) --report results/report.html
 
-## test: linters, then the test suite (unit tests and end-to-end workflow runs)
-test: lint
+## test: linters, the documentation site, then the test suite (unit tests, doctests
+## and end-to-end workflow runs)
+test: lint docs
 	$(BIN)/python -m pytest
 
 lint: venv
@@ -33,6 +34,10 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint --cores 1
+
+## docs: the documentation site (docs/, mkdocs.yml) in site/, warnings as errors
+docs: venv
+	$(BIN)/mkdocs build --strict --site-dir site
 
 format: venv
 	$(BIN)/ruff format .
@@ -53,4 +58,4 @@ dag: venv
 	$(BIN)/snakemake --rulegraph --cores 1 | dot -Tsvg > docs/rulegraph.svg
 
 clean:
-	rm -rf results logs benchmarks/*/ .snakemake
+	rm -rf results logs benchmarks/*/ .snakemake site

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A single-node SLURM cluster on this machine, for tests/test_slurm.py (called by
+# A single-node SLURM cluster on this machine, for tests/workflow/test_slurm.py (called by
 # .ci/run around `make test`). Debian's slurm-wlm and munge; no systemd needed.
 #
 #   .ci/slurm.sh start    install slurm-wlm and munge if missing (root, apt-get),
