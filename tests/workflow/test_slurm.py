@@ -170,7 +170,7 @@ def test_a_gpu_job_gets_a_gpu_and_device_auto_falls_back_to_the_cpu(
     script = tmp_path / "job.py"
     script.write_text(
         "import logging, os, torch\n"
-        "from laser.training import resolve_device\n"
+        "from laser.workflow.job import resolve_device\n"
         "logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
         "print('CUDA_VISIBLE_DEVICES', os.environ.get('CUDA_VISIBLE_DEVICES'))\n"
         "print('cuda_available', torch.cuda.is_available())\n"
