@@ -25,6 +25,7 @@ __all__ = [
     "save_table",
     "load_table",
     "save_figure",
+    "save_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -191,8 +192,17 @@ def load_table(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def save_figure(fig: Any, *paths: str | os.PathLike) -> None:
-    """Save a matplotlib figure to each path (format from the suffix), atomically."""
+    """Save a matplotlib figure to each path (format from the suffix), atomically.
+    A PDF carries no creation date, so that a rerun writes the same bytes."""
     for p in paths:
         final, tmp = _atomic_path(p, Path(p).suffix)
-        fig.savefig(tmp, dpi=150)
+        pdf = Path(p).suffix.lower() == ".pdf"
+        fig.savefig(tmp, dpi=150, metadata={"CreationDate": None} if pdf else None)
         _replace(tmp, final)
+
+
+def save_text(text: str, path: str | os.PathLike) -> None:
+    """Write a text file (UTF-8) atomically."""
+    final, tmp = _atomic_path(path, Path(path).suffix)
+    tmp.write_text(text, encoding="utf-8")
+    _replace(tmp, final)

@@ -11,9 +11,11 @@ from laser.io import (
     load_model,
     load_samples,
     load_table,
+    save_figure,
     save_model,
     save_samples,
     save_table,
+    save_text,
 )
 from laser.models import classifier, flows
 
@@ -232,3 +234,32 @@ def test_table_round_trip(tmp_path):
     text = md.read_text()
     assert text.splitlines()[0].split("|")[1].strip() == "dataset"
     assert "gaussians" in text and "0.1235" in text
+
+
+def test_figures_and_texts_are_written_whole_and_the_same_on_a_rerun(tmp_path):
+    """A figure saved twice gives the same bytes (the PDF has no creation date),
+    and no temporary file stays beside it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    first = tmp_path / "a.pdf", tmp_path / "a.png"
+    again = tmp_path / "b.pdf", tmp_path / "b.png"
+    save_figure(fig, *first)
+    save_figure(fig, *again)
+    plt.close(fig)
+    for one, two in zip(first, again, strict=True):
+        assert one.read_bytes() == two.read_bytes(), one.suffix
+    assert b"CreationDate" not in first[0].read_bytes()
+    save_text("<p>é</p>\n", tmp_path / "page.html")
+    assert (tmp_path / "page.html").read_text(encoding="utf-8") == "<p>é</p>\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.pdf",
+        "a.png",
+        "b.pdf",
+        "b.png",
+        "page.html",
+    ]
