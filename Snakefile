@@ -18,6 +18,10 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 
 
+onstart:
+    log_estimate()
+
+
 wildcard_constraints:
     dataset="|".join(DATASETS),
 
@@ -40,6 +44,7 @@ rule all:
     input:
         "results/table3.tsv",
         "results/table3.md",
+        "results/summary.html",
         expand("results/{dataset}/figure.{ext}", dataset=DATASETS, ext=["png", "pdf"]),
         expand(
             "results/{dataset}/weights/{name}",

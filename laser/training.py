@@ -15,6 +15,7 @@ __all__ = [
     "minibatches",
     "check_finite",
     "fit",
+    "timing",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,26 @@ def check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int) -> None:
         )
 
 
+def timing(epoch_seconds: float, total_seconds: float, epoch: int, epochs: int) -> str:
+    """The time of an epoch, the total so far and the estimated time to the end
+    (the mean epoch so far times the epochs left), for the epoch's log line.
+
+    Examples:
+        >>> timing(2.0, 30.0, 3, 10)
+        'time 2.0s (total 30.0s, ETA 70s)'
+        >>> timing(60.0, 600.0, 10, 200)
+        'time 60.0s (total 600.0s, ETA 3.2 h)'
+    """
+    left = total_seconds / epoch * (epochs - epoch)
+    if left < 120:
+        eta = f"{left:.0f}s"
+    elif left < 5400:
+        eta = f"{left / 60:.0f} min"
+    else:
+        eta = f"{left / 3600:.1f} h"
+    return f"time {epoch_seconds:.1f}s (total {total_seconds:.1f}s, ETA {eta})"
+
+
 def fit(
     model: torch.nn.Module,
     loss_fn: Callable[..., torch.Tensor],
@@ -117,15 +138,15 @@ def fit(
             count += len(idx)
         sched.step()
         history.append(total / count)
+        now = time.perf_counter()
         log.info(
-            "%s epoch %d/%d loss %.5f lr %.3g time %.1fs (total %.1fs)",
+            "%s epoch %d/%d loss %.5f lr %.3g %s",
             stage,
             epoch,
             config.epochs,
             history[-1],
             opt.param_groups[0]["lr"],
-            time.perf_counter() - t0,
-            time.perf_counter() - start,
+            timing(now - t0, now - start, epoch, config.epochs),
         )
     model.eval()
     return history

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 BASEDIR = Path(workflow.basedir)
 # The package `laser` is importable here and, through PYTHONPATH, in every job, also
@@ -17,7 +18,7 @@ os.environ.update(
 )
 
 from laser.seeding import derive_seed
-from laser.workflow import resources
+from laser.workflow import estimate, resources
 from laser.workflow.code import script_inputs
 from laser.workflow.config import (
     ConfigError,
@@ -162,3 +163,33 @@ def method_samples(wildcards):
 def dataset_range(wildcards):
     """The histogram range of the job's dataset."""
     return config["toys"][wildcards.dataset]["range"]
+
+
+def log_estimate():
+    """Before any job starts: the estimated wall time of the jobs about to run
+    (laser.workflow.estimate, from the resource model that sizes the cluster
+    jobs), on the given cores, or on a cluster with --jobs at once."""
+    dag = workflow.dag
+    jobs = list(dag.needrun_jobs())
+    keys = {job: str(i) for i, job in enumerate(jobs)}
+    local = workflow.local_exec
+    settings = workflow.resource_settings
+    slots = (settings.cores if local else settings.nodes) or 1
+    tasks = estimate.of_jobs(
+        config,
+        [
+            (
+                keys[job],
+                job.rule.name,
+                job.wildcards_dict.get("dataset"),
+                job.threads if local else 1,
+                [keys[d] for d in dag.dependencies[job] if d in keys],
+            )
+            for job in jobs
+        ],
+    )
+    where = f"{slots} cores" if local else f"{slots} jobs at once"
+    logger.info(
+        f"Estimated wall time: {estimate.describe(estimate.wall_seconds(tasks, slots))}"
+        f" for {len(jobs)} jobs on {where} (laser.workflow.estimate)"
+    )

@@ -35,3 +35,28 @@ rule plot_figure:
         dims=config["evaluate"]["dims"],
     script:
         "../scripts/plot_figure.py"
+
+
+rule summary:
+    input:
+        tsv="results/table3.tsv",
+        figures=expand("results/{dataset}/figure.png", dataset=DATASETS),
+        code=code("summary"),
+    output:
+        report(
+            "results/summary.html",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
+    log:
+        "logs/summary/all.log",
+    conda:
+        "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("summary"),
+        runtime=runtime("summary"),
+    params:
+        datasets=DATASETS,
+    script:
+        "../scripts/summary.py"

@@ -3,5 +3,6 @@ exact EMD (:mod:`~laser.evaluation.transport` on :mod:`~laser.evaluation.multisc
 and :mod:`~laser.evaluation.simplex`), the paper's metrics
 (:mod:`~laser.evaluation.metrics`), the scores table
 (:mod:`~laser.evaluation.scores`), topology (:mod:`~laser.evaluation.topology`),
-weight diagnostics (:mod:`~laser.evaluation.weights`) and figures
-(:mod:`~laser.evaluation.plots`)."""
+weight diagnostics (:mod:`~laser.evaluation.weights`), figures
+(:mod:`~laser.evaluation.plots`) and the report's first page
+(:mod:`~laser.evaluation.summary`)."""

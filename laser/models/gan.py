@@ -15,7 +15,13 @@ from torch.nn import functional as F
 
 from laser.nn import mlp
 from laser.seeding import torch_generator
-from laser.training import OptimConfig, check_finite, make_optimizer, minibatches
+from laser.training import (
+    OptimConfig,
+    check_finite,
+    make_optimizer,
+    minibatches,
+    timing,
+)
 
 __all__ = [
     "GANConfig",
@@ -208,16 +214,16 @@ def train(
             )
         sched_g.step()
         sched_d.step()
+        now = time.perf_counter()
         log.info(
-            "%s epoch %d/%d d_loss %.5f g_loss %.5f lr %.3g time %.1fs (total %.1fs)",
+            "%s epoch %d/%d d_loss %.5f g_loss %.5f lr %.3g %s",
             stage,
             epoch,
             optim.epochs,
             d_sum / steps,
             g_sum / steps,
             opt_g.param_groups[0]["lr"],
-            time.perf_counter() - t0,
-            time.perf_counter() - start,
+            timing(now - t0, now - start, epoch, optim.epochs),
         )
     gen.eval()
     return gen

@@ -1,6 +1,7 @@
 """What only the workflow's ``rules/`` and ``scripts/`` use: config validation
 (:mod:`~laser.workflow.config`), the hop from a config section to its dataclass
 (:mod:`~laser.workflow.settings`), the resources of each rule
-(:mod:`~laser.workflow.resources`), each rule's code inputs
+(:mod:`~laser.workflow.resources`), the wall time of a run before it starts
+(:mod:`~laser.workflow.estimate`), each rule's code inputs
 (:mod:`~laser.workflow.code`) and the job set-up of every script
 (:mod:`~laser.workflow.job`). Nothing else in the package imports it."""

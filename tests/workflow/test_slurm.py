@@ -25,7 +25,13 @@ import yaml
 from wf import METHODS, REPO, RULES, TINY, copy_workflow, snakemake
 
 # the rules that compute with torch, and so may ask for a GPU
-TORCH_RULES = set(RULES) - {"generate_data", "evaluate", "plot_figure", "table"}
+TORCH_RULES = set(RULES) - {
+    "generate_data",
+    "evaluate",
+    "plot_figure",
+    "table",
+    "summary",
+}
 # Paper's settings on the 2-core CPU, float64 (docs/timings/paper_cpu_float64.tsv),
 # in minutes: the jobs must ask for at least twice as long.
 PAPER_CPU_MINUTES = {

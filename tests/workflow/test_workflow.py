@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+from html import escape as html_escape
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,18 +24,22 @@ from wf import (
     REPO,
     RULES,
     TINY,
+    browser,
     copy_workflow,
     job_counts,
     reasons,
+    render,
     snakemake,
 )
 
 from laser import io
 from laser.blackbox import omnifold
 from laser.datasets import TOYS
-from laser.evaluation import weights
+from laser.evaluation import summary, weights
 from laser.latent import langevin, rejection
 from laser.models import refiners
+from laser.workflow import estimate
+from laser.workflow.config import validate
 
 pytestmark = pytest.mark.workflow
 
@@ -43,7 +50,22 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = copy_workflow(tmp_path_factory.mktemp("workflow"))
     res = snakemake(work, "--configfile", "tiny.yaml", timeout=1200)
     assert res.returncode == 0, res.stderr[-5000:]
+    (work / "snakemake.log").write_text(res.stdout + res.stderr)
     return work
+
+
+def test_the_run_starts_with_its_wall_time_estimate(run: Path) -> None:
+    """Before the first job, the estimate of laser.workflow.estimate for all the
+    run's jobs on its 2 cores; each training epoch's log line has its ETA."""
+    log = (run / "snakemake.log").read_text()
+    m = re.search(r"Estimated wall time: (.+) for (\d+) jobs on 2 cores", log)
+    assert m, log[:3000]
+    assert log.index(m.group(0)) < log.index("rule generate_data")
+    dry = snakemake(run, "-n", "-F", "--configfile", "tiny.yaml")
+    assert int(m.group(2)) == sum(job_counts(dry.stdout).values())
+    for rule in ["train_baseline", "train_classifier", "train_refiner"]:
+        text = (run / "logs" / rule / "gaussians.log").read_text()
+        assert re.search(r"epoch \d+/\d+ .* \(total [\d.]+s, ETA \S+", text), rule
 
 
 def test_dry_run_lists_every_rule(tmp_path: Path) -> None:
@@ -195,18 +217,35 @@ def _jobs(dry_run_output: str) -> dict[str, dict]:
         m = re.match(r"(?:local)?rule (\w+):", block.strip())
         if not m:
             continue
-        field = {
-            k: v.strip()
-            for k, v in re.findall(r"^\s+(input|output|reason): (.*)$", block, re.M)
-        }
+        pattern = r"^\s+(input|output|reason|wildcards|threads): (.*)$"
+        field = {k: v.strip() for k, v in re.findall(pattern, block, re.M)}
         output = field.get("output", "")
+        wildcards = field.get("wildcards", "")
         jobs[f"{m.group(1)}|{output}"] = {
             "rule": m.group(1),
             "input": set(filter(None, field.get("input", "").split(", "))),
             "output": set(filter(None, output.split(", "))),
             "reason": field.get("reason", ""),
+            "wildcards": dict(w.split("=", 1) for w in wildcards.split(", ") if w),
+            "threads": int(field.get("threads", 1)),
         }
     return jobs
+
+
+def _config(work: Path, *files: str) -> dict:
+    """config.yaml with `files` merged over it (nested keys), validated."""
+    config = yaml.safe_load((work / "config.yaml").read_text())
+
+    def merge(base: dict, over: dict) -> None:
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = value
+
+    for name in files:
+        merge(config, yaml.safe_load((work / name).read_text()))
+    return validate(config, work / "schemas" / "config.schema.yaml")
 
 
 def _downstream(jobs: dict[str, dict], roots: set[str]) -> set[str]:
@@ -302,14 +341,70 @@ def test_editing_a_package_module_reruns_exactly_its_jobs(run: Path) -> None:
     assert "Nothing to be done" in res.stdout + res.stderr
 
 
+def test_estimate_of_the_fast_study_against_its_measured_run(tmp_path: Path) -> None:
+    """The wall-time estimate of the fast study's 36 jobs on 2 cores, from its dry
+    run's jobs and dependencies, against the recorded run (docs/results/run.md:
+    37.4 min at commit 9563759). The model is sized at float64 and 2 threads per
+    job, so it errs long for the fast config (float32, 1 thread)."""
+    work = copy_workflow(tmp_path)
+    res = snakemake(work, "-n", "-F", "--configfile", "config/fast.yaml")
+    assert res.returncode == 0, res.stderr[-2000:]
+    jobs = _jobs(res.stdout + res.stderr)
+    assert len(jobs) == 36
+    config = _config(work, "config/fast.yaml")
+    tasks = estimate.of_jobs(
+        config,
+        [
+            (
+                key,
+                job["rule"],
+                job["wildcards"].get("dataset"),
+                job["threads"],
+                [k for k, j in jobs.items() if j["output"] & job["input"]],
+            )
+            for key, job in jobs.items()
+        ],
+    )
+    assert "37.4 min" in (REPO / "docs" / "results" / "run.md").read_text()
+    ratio = estimate.wall_seconds(tasks, 2) / (37.4 * 60)
+    assert 1.0 < ratio < 1.6, ratio
+
+
 def test_report(run: Path) -> None:
-    res = snakemake(run, "--configfile", "tiny.yaml", "--report", "report.html")
+    """The report as the Makefile writes it, then opened as a person would, in a
+    headless browser: its landing page shows the scores beside the paper's and
+    every figure first (a screenshot is saved beside the report)."""
+    res = snakemake(
+        run,
+        "--configfile",
+        "tiny.yaml",
+        "--report",
+        "report.html",
+        "--report-metadata",
+        "report/metadata.yaml",
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     html = (run / "report.html").read_text(errors="replace")
     assert "Table 3" in html and "Figures" in html
     assert "Weights" in html and "Kish" in html
     assert "HMC diagnostics" in html
     assert "Sampler diagnostics" in html
+    chromium = browser()
+    dom = render(chromium, run / "report.html", run / "report.png")
+    assert 'id="laser-summary"' in dom, dom[-3000:]
+    landing = dom[dom.index('id="laser-summary"') :]
+    assert landing.index("Scores") < landing.index("About this study")
+    table = io.load_table(run / "results" / "table3.tsv")
+    for row in summary.headline(table).to_dict("records"):
+        for column, cell in row.items():
+            assert html_escape(cell) in landing, (column, cell)
+    for dataset in DATASETS:
+        png = (run / "results" / dataset / "figure.png").read_bytes()
+        head = base64.b64encode(png).decode()[:200]
+        assert f'id="figure-{dataset}"' in landing and head in landing, dataset
+    shot = plt.imread(run / "report.png")
+    assert shot.shape[0] >= 1000 and shot.shape[1] >= 1200
+    assert shot[..., :3].std() > 0.05, "the screenshot is blank"
 
 
 def test_hmc_diagnostics_table(run: Path) -> None:
@@ -370,9 +465,9 @@ def test_weight_diagnostics(run: Path) -> None:
     bins = cfg["evaluate"]["calibration_bins"]
     for dataset in DATASETS:
         out = run / "results" / dataset / "weights"
-        summary = pd.read_csv(out / "diagnostics.tsv", sep="\t")
-        assert list(summary.columns) == weights.SUMMARY_COLUMNS and len(summary) == 1
-        row = summary.iloc[0]
+        diag = pd.read_csv(out / "diagnostics.tsv", sep="\t")
+        assert list(diag.columns) == weights.SUMMARY_COLUMNS and len(diag) == 1
+        row = diag.iloc[0]
         assert row["dataset"] == dataset and row["n"] == n
         assert row["n_calibration"] == n_cal
         for col in ["ess", "ess_exact"]:

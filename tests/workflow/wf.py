@@ -30,6 +30,7 @@ RULES = [
     "evaluate",
     "plot_figure",
     "table",
+    "summary",
 ]
 
 
@@ -37,7 +38,16 @@ def copy_workflow(dest: Path) -> Path:
     """A copy of the workflow's sources (no results, no venv, no git)."""
     for name in ["Snakefile", "config.yaml", "pyproject.toml"]:
         shutil.copy(REPO / name, dest / name)
-    for name in ["rules", "scripts", "schemas", "laser", "report", "envs", "profiles"]:
+    for name in [
+        "rules",
+        "scripts",
+        "schemas",
+        "laser",
+        "report",
+        "envs",
+        "profiles",
+        "config",
+    ]:
         shutil.copytree(
             REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -71,3 +81,39 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
         if m and m.group(1) != "total":
             counts[m.group(1)] = int(m.group(2))
     return counts
+
+
+def browser() -> str:
+    """Chromium's command: skips the test where there is none, unless
+    LASER_REQUIRE_BROWSER=1 (set by .ci/run, which installs Debian's chromium)."""
+    import pytest
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("LASER_REQUIRE_BROWSER") == "1":
+        pytest.fail("no chromium on PATH, and LASER_REQUIRE_BROWSER=1")
+    pytest.skip("no chromium on PATH (.ci/run installs Debian's chromium)")
+
+
+def render(chromium: str, page: Path, screenshot: Path, timeout: int = 120) -> str:
+    """The DOM of `page` after its scripts ran in headless Chromium, and a
+    screenshot of its first 1400 x 1800 pixels."""
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--window-size=1400,1800",
+        "--virtual-time-budget=20000",
+    ]
+    url = page.resolve().as_uri()
+    for extra in (["--dump-dom"], [f"--screenshot={screenshot}"]):
+        cmd = ["timeout", "-k", "10", str(timeout), chromium, *flags, *extra, url]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        assert res.returncode == 0, res.stderr[-3000:]
+        if extra == ["--dump-dom"]:
+            dom = res.stdout
+    assert screenshot.is_file(), "chromium wrote no screenshot"
+    return dom

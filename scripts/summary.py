@@ -1,0 +1,16 @@
+"""Rule summary: the scores beside the paper's and the figures, the report's
+landing page (report/workflow.rst)."""
+
+from pathlib import Path
+
+from laser import io
+from laser.evaluation import summary
+from laser.workflow import job
+
+j = job.start(snakemake)
+figures = {
+    d: Path(f).read_bytes()
+    for d, f in zip(j.params.datasets, j.input.figures, strict=True)
+}
+page = summary.to_html(io.load_table(j.input.tsv), figures)
+io.save_text(page, j.output[0])
