@@ -30,6 +30,7 @@ PAIRS = [
     ("classifier", ClassifierConfig),
     ("refiner", GANConfig),
     ("gan_baseline", GANConfig),
+    ("omnifold", OmniFoldConfig),  # a top-level section; step1/step2 are sections
 ]
 # defaults that differ on purpose: the GAN baseline maps a 2-D latent space
 # (the figures draw two latent axes) and the baseline flow decays its weights
@@ -40,7 +41,8 @@ SECTION_BOUNDS = {("gan_baseline", "latent_dim")}
 
 def _properties(name: str) -> dict[str, dict]:
     out = {}
-    for key, prop in SCHEMA["$defs"][name]["properties"].items():
+    section = SCHEMA["$defs"].get(name) or SCHEMA["properties"][name]
+    for key, prop in section["properties"].items():
         merged = dict(prop)
         if "$ref" in merged:
             merged = {**SCHEMA["$defs"][merged.pop("$ref").split("/")[-1]], **merged}
@@ -50,7 +52,11 @@ def _properties(name: str) -> dict[str, dict]:
 
 def _shared(name: str, cls: type) -> dict[str, dict]:
     fields = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in _properties(name).items() if k in fields}
+    return {
+        k: v
+        for k, v in _properties(name).items()
+        if k in fields and v.get("type") != "object"  # values, not sub-sections
+    }
 
 
 @pytest.mark.parametrize(
