@@ -20,7 +20,7 @@ README_MAX_LINES = 150
 # Records of past runs, each naming the commit it ran (and the module names of
 # that commit); generated or dated, they are kept as written.
 RECORDS = {
-    *(p for p in (DOCS / "results").glob("*.md") if p.name != "index.md"),
+    *(p for p in (DOCS / "results").rglob("*.md") if p.name != "index.md"),
     DOCS / "benchmarks" / "summary.md",
 }
 # Modules that the package was split into subpackages out of, and so no longer has.
