@@ -174,7 +174,8 @@ def log_estimate():
     keys = {job: str(i) for i, job in enumerate(jobs)}
     local = workflow.local_exec
     settings = workflow.resource_settings
-    slots = (settings.cores if local else settings.nodes) or 1
+    # on a cluster, --jobs (which may be "unlimited"): at most every job at once
+    slots = (settings.cores if local else min(settings.nodes or len(jobs), len(jobs))) or 1
     tasks = estimate.of_jobs(
         config,
         [
@@ -188,8 +189,12 @@ def log_estimate():
             for job in jobs
         ],
     )
-    where = f"{slots} cores" if local else f"{slots} jobs at once"
+    where = (
+        f"on {slots} cores"
+        if local
+        else f"{slots} at a time on the cluster, its queue left out"
+    )
     logger.info(
         f"Estimated wall time: {estimate.describe(estimate.wall_seconds(tasks, slots))}"
-        f" for {len(jobs)} jobs on {where} (laser.workflow.estimate)"
+        f" for {len(jobs)} jobs {where} (laser.workflow.estimate)"
     )

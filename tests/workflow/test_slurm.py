@@ -235,6 +235,10 @@ def test_the_workflow_on_slurm_makes_the_table_of_a_local_run(
     out = slurm.stdout + slurm.stderr
     assert slurm.returncode == 0, out[-8000:]
     assert local.returncode == 0, local.stderr[-5000:]
+    # the estimate before the first job: every job at once (the profile's --jobs 50)
+    n = len(RULES) + 1  # and `all`
+    estimated = rf"Estimated wall time: .+ for {n} jobs {n} at a time on the cluster"
+    assert re.search(estimated, out), out[:3000]
 
     # every rule's job went through sbatch, the torch rules' with --gpus=1
     calls = {}
