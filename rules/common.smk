@@ -175,7 +175,9 @@ def log_estimate():
     local = workflow.local_exec
     settings = workflow.resource_settings
     # on a cluster, --jobs (which may be "unlimited"): at most every job at once
-    slots = (settings.cores if local else min(settings.nodes or len(jobs), len(jobs))) or 1
+    slots = (
+        settings.cores if local else min(settings.nodes or len(jobs), len(jobs))
+    ) or 1
     tasks = estimate.of_jobs(
         config,
         [
