@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from snakemake.utils import update_config
 from wf import (
     DATASETS,
     METHODS,
@@ -241,18 +242,11 @@ def _jobs(dry_run_output: str) -> dict[str, dict]:
 
 
 def _config(work: Path, *files: str) -> dict:
-    """config.yaml with `files` merged over it (nested keys), validated."""
+    """config.yaml with `files` merged over it as --configfile merges them,
+    validated."""
     config = yaml.safe_load((work / "config.yaml").read_text())
-
-    def merge(base: dict, over: dict) -> None:
-        for key, value in over.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                merge(base[key], value)
-            else:
-                base[key] = value
-
     for name in files:
-        merge(config, yaml.safe_load((work / name).read_text()))
+        update_config(config, yaml.safe_load((work / name).read_text()))
     return validate(config, work / "schemas" / "config.schema.yaml")
 
 
