@@ -84,6 +84,7 @@ bench: venv
 	set -o pipefail; $(BIN)/python benchmarks/training_speed.py --out $(BENCH)/training.tsv 2>&1 | tee $(BENCH)/training.log
 	set -o pipefail; $(BIN)/python benchmarks/hmc_speed.py --out $(BENCH)/hmc.tsv 2>&1 | tee $(BENCH)/hmc.log
 	set -o pipefail; $(BIN)/python benchmarks/emd_speed.py --cache .bench-cache/emd_dense.json --out $(BENCH)/emd.tsv 2>&1 | tee $(BENCH)/emd.log
+	set -o pipefail; $(BIN)/python benchmarks/progress_cost.py --out $(BENCH)/progress.tsv 2>&1 | tee $(BENCH)/progress.log
 	$(BIN)/python benchmarks/summary.py
 
 ## dag: the rule graph of the workflow as docs/rulegraph.svg (needs graphviz's dot)
@@ -91,4 +92,4 @@ dag: venv
 	$(BIN)/snakemake --rulegraph --cores 1 | dot -Tsvg > docs/rulegraph.svg
 
 clean:
-	rm -rf results logs benchmarks/*/ .snakemake site quick
+	rm -rf results logs progress benchmarks/*/ .snakemake site quick

@@ -22,6 +22,14 @@ onstart:
     log_estimate()
 
 
+onsuccess:
+    clear_progress()
+
+
+onerror:
+    clear_progress()
+
+
 wildcard_constraints:
     dataset="|".join(DATASETS),
 

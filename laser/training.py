@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
+from laser.progress import Progress, rng_state, set_rng_state
+
 __all__ = [
     "OptimConfig",
     "make_optimizer",
@@ -101,6 +103,7 @@ def fit(
     config: OptimConfig,
     generator: torch.Generator,
     stage: str,
+    progress: Progress | None = None,
 ) -> list[float]:
     """Minimise `loss_fn(*batch)` over minibatches of `tensors` with Adam.
 
@@ -115,38 +118,63 @@ def fit(
         config: optimiser settings.
         generator: CPU generator for the shuffling.
         stage: name used in log lines and errors (e.g. "train_baseline").
+        progress: the job's saved progress: the loop saves the model, the
+            optimiser, the scheduler and the random states at its interval and
+            at the end, and continues from a save of the same job.
 
     Returns:
         The mean training loss of each epoch.
     """
     opt, sched = make_optimizer(model.parameters(), config)
     n = tensors[0].shape[0]
-    history = []
-    start = time.perf_counter()
-    model.train()
-    for epoch in range(1, config.epochs + 1):
-        t0, total, count = time.perf_counter(), 0.0, 0
-        for step, idx in enumerate(
-            minibatches(n, config.batch_size, generator, tensors[0].device), 1
-        ):
-            loss = loss_fn(*(t[idx] for t in tensors))
-            check_finite(loss, stage, epoch, step)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
-        sched.step()
-        history.append(total / count)
-        now = time.perf_counter()
-        log.info(
-            "%s epoch %d/%d loss %.5f lr %.3g %s",
-            stage,
-            epoch,
-            config.epochs,
-            history[-1],
-            opt.param_groups[0]["lr"],
-            timing(now - t0, now - start, epoch, config.epochs),
-        )
+    history: list[float] = []
+    spent = 0.0  # seconds of the epochs before a resume
+
+    def state() -> dict:
+        return {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "rng": rng_state(generator),
+            "history": list(history),
+            "seconds": spent + time.perf_counter() - start,
+        }
+
+    progress = progress or Progress.off()
+    with progress.loop(stage, config.epochs) as loop:
+        saved = loop.resume()
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["optimizer"])
+            sched.load_state_dict(saved["scheduler"])
+            set_rng_state(saved["rng"], generator)
+            history, spent = saved["history"], saved["seconds"]
+        start = time.perf_counter()
+        model.train()
+        for epoch in range(len(history) + 1, config.epochs + 1):
+            t0, total, count = time.perf_counter(), 0.0, 0
+            for step, idx in enumerate(
+                minibatches(n, config.batch_size, generator, tensors[0].device), 1
+            ):
+                loss = loss_fn(*(t[idx] for t in tensors))
+                check_finite(loss, stage, epoch, step)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+                count += len(idx)
+            sched.step()
+            history.append(total / count)
+            now = time.perf_counter()
+            log.info(
+                "%s epoch %d/%d loss %.5f lr %.3g %s",
+                stage,
+                epoch,
+                config.epochs,
+                history[-1],
+                opt.param_groups[0]["lr"],
+                timing(now - t0, spent + now - start, epoch, config.epochs),
+            )
+            loop.step(epoch, state)
     model.eval()
     return history

@@ -12,6 +12,7 @@ rule train_baseline:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("train_baseline"),
         runtime=runtime("train_baseline"),
         gpu=GPUS,

@@ -51,6 +51,7 @@ rule train_classifier_blackbox:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("train_classifier_blackbox"),
         runtime=runtime("train_classifier_blackbox"),
         gpu=GPUS,
@@ -116,6 +117,7 @@ rule run_omnifold:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("run_omnifold"),
         runtime=runtime("run_omnifold"),
         gpu=GPUS,
@@ -145,6 +147,7 @@ rule train_refiner_blackbox:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("train_refiner_blackbox"),
         runtime=runtime("train_refiner_blackbox"),
         gpu=GPUS,

@@ -13,6 +13,7 @@ rule train_classifier:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("train_classifier"),
         runtime=runtime("train_classifier"),
         gpu=GPUS,

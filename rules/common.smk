@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import apply_wildcards
 from snakemake.logging import logger
 
 BASEDIR = Path(workflow.basedir)
@@ -17,6 +18,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(BASEDIR), os.getenv("PYTHONPATH")]))
 )
 
+from laser import progress
 from laser.seeding import derive_seed
 from laser.workflow import estimate, resources
 from laser.workflow.code import script_inputs
@@ -44,6 +46,13 @@ THREADS = config["threads"]
 # device its networks run on: resources, so that moving a job to a GPU reruns nothing
 GPUS = config["gpus"]
 DEVICE = config["device"]
+# How often the long jobs (training, HMC, Langevin, rejection, OmniFold) save their
+# progress under progress/, to continue from it when rerun after an interruption
+# (laser.progress): resources, so that changing them reruns nothing
+PROGRESS = {
+    "progress_steps": config["progress"]["steps"],
+    "progress_seconds": round(60 * config["progress"]["minutes"]),
+}
 
 
 def settings(name):
@@ -163,6 +172,21 @@ def method_samples(wildcards):
 def dataset_range(wildcards):
     """The histogram range of the job's dataset."""
     return config["toys"][wildcards.dataset]["range"]
+
+
+def clear_progress():
+    """When a run ends: remove the saved progress of the jobs that completed
+    (laser.progress.clear_completed; their outputs are newer than their saves)."""
+
+    def outputs(rule_name, wildcards):
+        try:
+            files = workflow.get_rule(rule_name).output
+        except Exception:  # a rule this workflow no longer has
+            return None
+        return [apply_wildcards(str(f), wildcards) for f in files]
+
+    for directory in progress.clear_completed(outputs):
+        logger.info(f"Saved progress of a completed job removed: {directory}")
 
 
 def log_estimate():

@@ -19,6 +19,7 @@ rule run_hmc:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("run_hmc"),
         runtime=runtime("run_hmc"),
         gpu=GPUS,

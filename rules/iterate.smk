@@ -24,6 +24,7 @@ rule train_classifier_iterated:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("train_classifier_iterated"),
         runtime=runtime("train_classifier_iterated"),
         gpu=GPUS,
@@ -77,6 +78,7 @@ rule train_refiner_iterated:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("train_refiner_iterated"),
         runtime=runtime("train_refiner_iterated"),
         gpu=GPUS,

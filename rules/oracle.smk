@@ -18,6 +18,7 @@ rule run_oracle:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("run_oracle"),
         runtime=runtime("run_oracle"),
         gpu=GPUS,

@@ -12,6 +12,7 @@ rule train_refiner:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("train_refiner"),
         runtime=runtime("train_refiner"),
         gpu=GPUS,

@@ -19,6 +19,7 @@ rule run_rejection:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("run_rejection"),
         runtime=runtime("run_rejection"),
         gpu=GPUS,
@@ -53,6 +54,7 @@ rule run_langevin:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("run_langevin"),
         runtime=runtime("run_langevin"),
         gpu=GPUS,

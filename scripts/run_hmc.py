@@ -10,6 +10,7 @@ g = io.load_model(j.input.baseline, generators.build, j.dtype, j.device)
 clf = io.load_model(j.input.classifier, classifier.build, j.dtype, j.device)
 config = settings.flat(hmc.HMCConfig, j.params.hmc)
 q = target.Target(g, clf)
-s = hmc.sample_hmc(config, q, j.params.n, j.params.seed, dataset=j.dataset)
+p = j.params
+s = hmc.sample_hmc(config, q, p.n, p.seed, dataset=j.dataset, progress=j.progress)
 io.save_table(s.table, j.output.diagnostics)
 io.save_samples(j.output.samples, z=s.z, x=s.x)

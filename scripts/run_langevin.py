@@ -10,6 +10,8 @@ g = io.load_model(j.input.baseline, generators.build, j.dtype, j.device)
 clf = io.load_model(j.input.classifier, classifier.build, j.dtype, j.device)
 config = settings.flat(langevin.LangevinConfig, j.params.langevin)
 q, p = target.Target(g, clf), j.params
-s = langevin.sample_langevin(config, q, p.n, p.seed, dataset=j.dataset)
+s = langevin.sample_langevin(
+    config, q, p.n, p.seed, dataset=j.dataset, progress=j.progress
+)
 io.save_table(s.table, j.output.diagnostics)
 io.save_samples(j.output.samples, z=s.z, x=s.x)

@@ -12,7 +12,7 @@ data = io.load_samples(j.input.data)["x"]
 box = spec.load(p.spec, p.options, j.input.baseline, j.dtype, j.device)
 z_gen, x_gen = base.sample(box, len(data), p.seed)  # as many pairs as data points
 config = settings.omnifold(p.settings, omnifold.OmniFoldConfig, ClassifierConfig)
-result = omnifold.pull_back(z_gen, x_gen, data, config, p.seed + 1, j.dtype, j.device)
+result = omnifold.pull_back(z_gen, x_gen, data, config, p.seed + 1, **j.compute)
 table = result.table.assign(dataset=j.dataset)
 io.save_table(table[["dataset", *result.table.columns]], j.output.diagnostics)
 io.save_model(result.latent_weight, result.latent_weight.hparams, j.output.model)

@@ -8,5 +8,5 @@ from laser.workflow import job, settings
 j = job.start(snakemake)
 x = io.load_samples(j.input.train)["x"]
 arch, optim = settings.baseline(j.params.settings)
-model = generators.train(x, arch, optim, j.params.seed, j.dtype, j.device)
+model = generators.train(x, arch, optim, j.params.seed, **j.compute)
 io.save_model(model, model.hparams, j.output.model)

@@ -15,5 +15,5 @@ chain = [io.load_model(r, refiners.build, j.dtype, j.device) for r in paths]
 generated = generators.Refined(g, chain).sample(len(data), j.params.seed)[-1]
 arch, optim = settings.split(j.params.settings, classifier.ClassifierConfig)
 seed = j.params.seed + 1
-model = classifier.train(data, generated, arch, optim, seed, j.dtype, j.device)
+model = classifier.train(data, generated, arch, optim, seed, **j.compute)
 io.save_model(model, model.hparams, j.output.model)

@@ -12,5 +12,5 @@ data = io.load_samples(j.input.data)["x"]
 box = spec.load(p.spec, p.options, j.input.baseline, j.dtype, j.device)
 _, generated = base.sample(box, len(data), p.seed)
 arch, optim = settings.split(p.settings, classifier.ClassifierConfig)
-model = classifier.train(data, generated, arch, optim, p.seed + 1, j.dtype, j.device)
+model = classifier.train(data, generated, arch, optim, p.seed + 1, **j.compute)
 io.save_model(model, model.hparams, j.output.model)

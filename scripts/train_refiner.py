@@ -8,7 +8,7 @@ from laser.workflow import job, settings
 j = job.start(snakemake)
 s = io.load_samples(j.input.samples, required=("z", "w"))
 arch, optim, n = settings.refiner(j.params.settings)
-p, compute = j.params, {"dtype": j.dtype, "device": j.device}
+p = j.params
 kind = {"generator": p.generator, "n_train": n}
-model = refiners.train(s["z"], s["w"], arch, optim, p.seed, **compute, **kind)
+model = refiners.train(s["z"], s["w"], arch, optim, p.seed, **j.compute, **kind)
 io.save_model(model, model.hparams, j.output.model)

@@ -60,6 +60,7 @@ from torch import nn
 from laser.evaluation.weights import kish_ess
 from laser.models import classifier
 from laser.models.classifier import LOGIT_BOUND, Classifier, ClassifierConfig
+from laser.progress import Progress
 from laser.seeding import derive_seed
 from laser.training import OptimConfig
 
@@ -252,6 +253,7 @@ def pull_back(
     seed: int,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
+    progress: Progress | None = None,
 ) -> OmniFoldResult:
     """OmniFold latent weights nu(z) of a stochastic generator (Sec. 3).
 
@@ -266,6 +268,10 @@ def pull_back(
         seed: seeds every classifier (one derived seed per iteration and step).
         dtype: float32 or float64.
         device: where to train.
+        progress: the job's saved progress: each classifier's training saves
+            and continues as :func:`laser.training.fit` does, so that a rerun
+            skips the classifiers that were trained and continues the one that
+            was training.
 
     Returns:
         The latent weights at z_gen (mean 1), the latent weight function, the
@@ -324,6 +330,7 @@ def pull_back(
             dtype,
             device,
             w_gen=nu_prev,
+            progress=progress,
         )
         step1.append(clf1)
         log_r1 = classifier.logits(clf1, x_gen)  # (M,)
@@ -344,6 +351,7 @@ def pull_back(
             device,
             w_data=omega,
             w_gen=nu_prev,
+            progress=progress,
         )
         log_r2 = classifier.logits(clf2, z_gen)  # (M,)
         loss2 = _balanced_bce(log_r2, omega, log_r2, nu_prev)

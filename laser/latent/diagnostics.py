@@ -1,4 +1,5 @@
-"""Health of the HMC chains: acceptance, R-hat and bulk/tail ESS per latent dimension.
+"""Health of the latent samplers: for HMC acceptance, R-hat and bulk/tail ESS per
+latent dimension; for rejection sampling the bound and what it clips.
 
 The HMC method of LaSeR (arXiv:2106.00792, Sec. 3 and 4.1) is only as good as
 its chains. This module turns a sampler's output into a diagnostics table and
@@ -21,17 +22,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # the sampler's result; hmc imports this module
+if TYPE_CHECKING:  # the samplers' results; hmc and rejection import this module
     from laser.latent.hmc import HMCResult
+    from laser.latent.rejection import RejectionConfig, RejectionResult
 
 __all__ = [
     "ACCEPTANCE_BAND",
     "COLUMNS",
+    "REJECTION_COLUMNS",
     "RHAT_MAX",
     "chains",
     "hmc_table",
     "of_run",
     "problems",
+    "rejection_table",
     "report",
 ]
 
@@ -200,3 +204,73 @@ def of_run(
     )
     report(table)
     return table
+
+
+#: Columns of the rejection sampler's diagnostics table (one row).
+REJECTION_COLUMNS = [
+    "dataset",
+    "method",
+    "samples",
+    "proposals",
+    "accepted",
+    "acceptance_rate",
+    "bound",
+    "bound_source",
+    "pilot",
+    "bound_factor",
+    "pilot_max_weight",
+    "clipped_fraction",
+    "clipped_mass",
+    "max_weight",
+    "mean_weight",
+    "non_finite",
+]
+
+
+def rejection_table(
+    result: RejectionResult,
+    config: RejectionConfig,
+    dataset: str,
+    method: str = "rejection",
+) -> pd.DataFrame:
+    """The diagnostics table of one rejection run (one row); a clipped bound is
+    logged as a warning.
+
+    Columns :data:`REJECTION_COLUMNS`: the bound M and where it came from
+    (``pilot``: ``bound_factor`` times the largest of ``pilot`` weights;
+    ``fixed``: the configured bound), proposals and acceptance rate, and the
+    bias of the bound: the fraction of proposals with w > M (clipped) and the
+    clipped share of the target's mass.
+    """
+    fixed = config.bound is not None
+    row = {
+        "dataset": dataset,
+        "method": method,
+        "samples": result.samples.shape[0],
+        "proposals": result.proposals,
+        "accepted": result.accepted,
+        "acceptance_rate": result.acceptance_rate,
+        "bound": result.bound,
+        "bound_source": "fixed" if fixed else "pilot",
+        "pilot": 0 if fixed else config.pilot,
+        "bound_factor": math.nan if fixed else config.bound_factor,
+        "pilot_max_weight": result.pilot_max_weight,
+        "clipped_fraction": result.clipped_fraction,
+        "clipped_mass": result.clipped_mass,
+        "max_weight": result.max_weight,
+        "mean_weight": result.mean_weight,
+        "non_finite": result.non_finite,
+    }
+    if result.clipped_fraction > 0:
+        log.warning(
+            "REJECTION BOUND: %s/%s: %.3g of the proposals had w > M = %.6g and "
+            "were accepted with probability 1 instead of w / M: the sample follows "
+            "p min(w, M), off q by at most %.3g (clipped mass) in total variation "
+            "(raise rejection.bound_factor or rejection.pilot to clip less)",
+            dataset,
+            method,
+            result.clipped_fraction,
+            result.bound,
+            result.clipped_mass,
+        )
+    return pd.DataFrame([row], columns=REJECTION_COLUMNS)

@@ -7,6 +7,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -14,8 +15,16 @@ from torch import Tensor
 from laser.checks import check_choice, check_int
 from laser.latent import diagnostics
 from laser.latent.adaptation import DualAveraging
-from laser.latent.integrator import LogProb, chunked, leapfrog, potential_and_grad
+from laser.latent.integrator import (
+    LogProb,
+    chain_state,
+    chunked,
+    leapfrog,
+    potential_and_grad,
+    restore_chains,
+)
 from laser.latent.target import INITS, LatentSample, Target
+from laser.progress import Progress, rng_state, set_rng_state
 from laser.seeding import torch_generator
 
 __all__ = ["HMCConfig", "HMCResult", "hmc_step", "sample", "sample_hmc"]
@@ -207,6 +216,7 @@ def sample(
     n_samples: int,
     config: HMCConfig,
     generator: torch.Generator,
+    progress: Progress | None = None,
 ) -> HMCResult:
     """Draw samples from q(z) proportional to exp(log_prob(z)) with batched HMC.
 
@@ -227,6 +237,8 @@ def sample(
             samples bit for bit (on the same machine and build). It should
             live on ``init``'s device; otherwise draws are made on the
             generator's device and moved.
+        progress: the job's saved progress: chains, samples so far, step-size
+            adaptation and generator, saved at its interval; a rerun continues.
 
     Returns:
         An :class:`HMCResult` with samples (n_samples, D) and acceptance rates.
@@ -269,7 +281,6 @@ def sample(
     adapt = DualAveraging(config.step_size, config.target_accept)
     step = config.step_size
     start = time.perf_counter()
-    burn_seconds = 0.0
     logger.info(
         "HMC: %d chains, D=%d, %d burn-in + %d kept iterations, step %g x %d%s, "
         "%d rows per call",
@@ -284,10 +295,36 @@ def sample(
         else "",
         min(n_chains, config.chunk_size),
     )
-    with torch.no_grad():
-        for it in range(n_total):
+    burn_seconds = spent = 0.0  # spent: the seconds before a resume
+
+    def rows(done: int) -> int:  # samples kept after `done` iterations
+        return min(n_samples, max(0, done - config.burn_in) * n_chains)
+
+    def state(done: int) -> dict:
+        return {
+            **chain_state(z, u, grad_u, out[: rows(done)]),
+            "accepts": torch.stack([burn_accepts, keep_accepts]),
+            "adapt": vars(adapt),
+            "step": step,
+            "rng": rng_state(generator),
+            "seconds": (burn_seconds, spent + time.perf_counter() - start),
+        }
+
+    progress = progress or Progress.off()
+    with torch.no_grad(), progress.loop("HMC", n_total) as loop:
+        saved = loop.resume()
+        first = 0 if saved is None else saved["done"]
+        if saved is not None:
+            z, u, grad_u = restore_chains(saved, out)
+            burn_accepts, keep_accepts = saved["accepts"].to(init.device)
+            vars(adapt).update(saved["adapt"])
+            step = saved["step"]
+            set_rng_state(saved["rng"], generator)
+            burn_seconds, spent = saved["seconds"]
+            start = time.perf_counter()
+        for it in range(first, n_total):
             if it == config.burn_in:
-                burn_seconds = time.perf_counter() - start
+                burn_seconds = spent + time.perf_counter() - start
                 if config.adapt_step_size and config.burn_in:
                     step = adapt.final
                     logger.info("HMC step size adapted to %.5g", step)
@@ -314,14 +351,15 @@ def sample(
                     "burn-in" if it < config.burn_in else "sampling",
                     total / (done * n_chains),
                     step,
-                    time.perf_counter() - start,
+                    spent + time.perf_counter() - start,
                 )
+            loop.step(done, partial(state, done))
 
     acceptance = int(keep_accepts) / (n_keep * n_chains)
     burn_rate = (
         int(burn_accepts) / (config.burn_in * n_chains) if config.burn_in else math.nan
     )
-    elapsed = time.perf_counter() - start
+    elapsed = spent + time.perf_counter() - start
     logger.info(
         "HMC done: %d samples in %.1f s (burn-in %.1f s), acceptance %.4f "
         "(burn-in %.4f), step %.5g",
@@ -349,6 +387,7 @@ def sample_hmc(
     *,
     dataset: str = "",
     method: str = "hmc",
+    progress: Progress | None = None,
 ) -> LatentSample:
     """The HMC method: sample q(z) = p(z) w(g(z)) / Z0 by HMC and map through g.
 
@@ -365,6 +404,7 @@ def sample_hmc(
         seed: seeds the chains' starts, momenta and accept steps.
         dataset: dataset name, for the diagnostics table.
         method: method name, for the diagnostics table.
+        progress: the job's saved progress, to continue interrupted chains.
 
     Returns:
         z and x = g(z), each (n_samples, D) float32 (iteration-major), the
@@ -374,7 +414,7 @@ def sample_hmc(
     log_prob = target.log_prob()
     gen = torch_generator(seed, device=target.device)
     start = target.start(config.n_chains, gen, config.init)  # (C, D)
-    result = sample(log_prob, start, n_samples, config, gen)
+    result = sample(log_prob, start, n_samples, config, gen, progress)
     z, x = target.finish(result.samples)
     table = diagnostics.of_run(z, config.n_chains, result, dataset, method)
     return LatentSample(z, x, table, result)

@@ -8,7 +8,15 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-__all__ = ["LogProb", "GradPotential", "chunked", "potential_and_grad", "leapfrog"]
+__all__ = [
+    "LogProb",
+    "GradPotential",
+    "chunked",
+    "potential_and_grad",
+    "leapfrog",
+    "chain_state",
+    "restore_chains",
+]
 
 #: A log density up to a constant, acting row by row: points (C, D) -> (C,).
 LogProb = Callable[[Tensor], Tensor]
@@ -120,3 +128,17 @@ def leapfrog(
             p = torch.add(p, grad_u, alpha=-step_size)  # (C, D)
     p = torch.add(p, grad_u, alpha=-half)  # (C, D)
     return z, p, u, grad_u
+
+
+def chain_state(z: Tensor, u: Tensor, grad_u: Tensor, kept: Tensor) -> dict:
+    """The chains' part of a sampler's saved progress (:mod:`laser.progress`):
+    positions (C, D), potentials (C,), gradients (C, D) and the rows kept so far."""
+    return {"z": z, "u": u, "grad_u": grad_u, "samples": kept}
+
+
+def restore_chains(saved: dict, out: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Put the kept rows of a :func:`chain_state` back at the top of `out`;
+    return the chains' (z, u, grad_u) in `out`'s dtype and on its device."""
+    kept = saved["samples"]
+    out[: len(kept)] = kept.to(out)
+    return tuple(saved[k].to(out) for k in ("z", "u", "grad_u"))

@@ -17,6 +17,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -25,8 +26,15 @@ from torch import Tensor
 
 from laser.checks import check_choice, check_int, check_positive
 from laser.latent import diagnostics
-from laser.latent.integrator import LogProb, chunked, potential_and_grad
+from laser.latent.integrator import (
+    LogProb,
+    chain_state,
+    chunked,
+    potential_and_grad,
+    restore_chains,
+)
 from laser.latent.target import INITS, LatentSample, Target
+from laser.progress import Progress, rng_state, set_rng_state
 from laser.seeding import torch_generator
 
 __all__ = [
@@ -133,6 +141,7 @@ def langevin_sample(
     n_samples: int,
     config: LangevinConfig,
     generator: torch.Generator,
+    progress: Progress | None = None,
 ) -> LangevinResult:
     """Draw approximate samples of q(z) ~ exp(log_prob(z)) by unadjusted Langevin.
 
@@ -157,6 +166,9 @@ def langevin_sample(
         config: Sampler settings (``init`` is not used here).
         generator: Source of all randomness; the same seed gives the same
             samples bit for bit (on the same machine and build).
+        progress: the job's saved progress: the chains, the samples so far and
+            the generator are saved at its interval and at the end, and a save
+            of the same job is continued.
 
     Returns:
         A :class:`LangevinResult` with samples (n_samples, D).
@@ -205,9 +217,29 @@ def langevin_sample(
         min(n_chains, config.chunk_size),
     )
     start = time.perf_counter()
-    burn_seconds = 0.0
-    with torch.no_grad():
-        for step in range(1, n_total + 1):
+    burn_seconds = spent = 0.0
+
+    def rows(done: int) -> int:  # samples kept after `done` steps
+        return min(n_samples, max(0, done - config.n_steps) // config.thin * n_chains)
+
+    def state(done: int) -> dict:
+        return {
+            **chain_state(z, u, grad_u, out[: rows(done)]),
+            "rng": rng_state(generator),
+            "seconds": (burn_seconds, spent + time.perf_counter() - start),
+        }
+
+    progress = progress or Progress.off()
+    with torch.no_grad(), progress.loop("Langevin", n_total) as loop:
+        saved = loop.resume()
+        first = 1
+        if saved is not None:
+            first = saved["done"] + 1
+            z, u, grad_u = restore_chains(saved, out)
+            set_rng_state(saved["rng"], generator)
+            burn_seconds, spent = saved["seconds"]
+            start = time.perf_counter()
+        for step in range(first, n_total + 1):
             xi = torch.randn(
                 z.shape, generator=generator, dtype=z.dtype, device=generator.device
             ).to(z.device)  # (C, D)
@@ -224,7 +256,7 @@ def langevin_sample(
                     "direction of width s)"
                 )
             if step == config.n_steps:
-                burn_seconds = time.perf_counter() - start
+                burn_seconds = spent + time.perf_counter() - start
             kept = step - config.n_steps
             if kept > 0 and kept % config.thin == 0:
                 row = (kept // config.thin - 1) * n_chains
@@ -236,9 +268,10 @@ def langevin_sample(
                     step,
                     n_total,
                     float(-u.mean()),
-                    time.perf_counter() - start,
+                    spent + time.perf_counter() - start,
                 )
-    seconds = time.perf_counter() - start
+            loop.step(step, partial(state, step))
+    seconds = spent + time.perf_counter() - start
     return LangevinResult(
         samples=out,
         step_size=eps,
@@ -304,6 +337,7 @@ def sample_langevin(
     *,
     dataset: str = "",
     method: str = "langevin",
+    progress: Progress | None = None,
 ) -> LatentSample:
     """The Langevin method: ULA on log q(z) = -|z|^2 / 2 + log w(g(z)), mapped
     through g.
@@ -319,6 +353,7 @@ def sample_langevin(
         seed: seeds the chains' starts and the noise.
         dataset: dataset name, for the diagnostics table.
         method: method name, for the diagnostics table.
+        progress: the job's saved progress, to continue interrupted chains.
 
     Returns:
         z and x = g(z), each (n_samples, D) float32 (iteration-major), the
@@ -326,7 +361,7 @@ def sample_langevin(
     """
     gen = torch_generator(seed, device=target.device)
     start = target.start(config.n_chains, gen, config.init)  # (C, D)
-    result = langevin_sample(target.log_prob(), start, n_samples, config, gen)
+    result = langevin_sample(target.log_prob(), start, n_samples, config, gen, progress)
     z, x = target.finish(result.samples)
     table = langevin_table(z, result, config.init, dataset, method)
     return LatentSample(z, x, table, result)

@@ -23,6 +23,7 @@ from laser.latent.target import LatentSample, Target
 from laser.models import classifier
 from laser.models.classifier import LOGIT_BOUND
 from laser.models.flows import RealNVP
+from laser.progress import Progress
 
 __all__ = [
     "ExactWeight",
@@ -136,6 +137,7 @@ def sample_oracle(
     *,
     dataset: str = "",
     method: str = "oracle",
+    progress: Progress | None = None,
 ) -> LatentSample:
     """The oracle method: HMC on q*(z) = p(z) w*(g(z)) / Z, mapped through g.
 
@@ -144,7 +146,7 @@ def sample_oracle(
     chains start at z ~ N(0, I) (``config.init == "prior"``) or at prior
     points resampled by w*(g(z)) (``"resample"``). Since p(z) w*(g(z)) =
     p_data(g(z)) |det dg/dz|, g maps q* onto p_data itself (up to the clamp),
-    whatever the quality of g.
+    whatever the quality of g. `progress` continues interrupted chains.
 
     Raises:
         ValueError: for a target whose weight is not exact.
@@ -157,4 +159,12 @@ def sample_oracle(
             "the oracle samples an exact target (oracle.exact_target), got the "
             f"weight {type(target.weight).__name__}"
         )
-    return sample_hmc(config, target, n_samples, seed, dataset=dataset, method=method)
+    return sample_hmc(
+        config,
+        target,
+        n_samples,
+        seed,
+        dataset=dataset,
+        method=method,
+        progress=progress,
+    )

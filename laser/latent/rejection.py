@@ -16,13 +16,14 @@ import math
 import time
 from dataclasses import dataclass
 
-import pandas as pd
 import torch
 from torch import Tensor
 
 from laser.checks import check_int, check_positive
+from laser.latent import diagnostics
 from laser.latent.integrator import LogProb
 from laser.latent.target import LatentSample, Target
+from laser.progress import Progress, rng_state, set_rng_state
 from laser.seeding import torch_generator
 
 __all__ = [
@@ -30,8 +31,6 @@ __all__ = [
     "RejectionResult",
     "rejection_sample",
     "sample_rejection",
-    "rejection_table",
-    "REJECTION_COLUMNS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -148,6 +147,7 @@ def rejection_sample(
     generator: torch.Generator,
     dtype: torch.dtype = torch.float64,
     device: torch.device | str = "cpu",
+    progress: Progress | None = None,
 ) -> RejectionResult:
     """Draw samples of q(z) = N(z; 0, I) w(z) / Z0 by rejection from the prior.
 
@@ -171,6 +171,10 @@ def rejection_sample(
             samples bit for bit (on the same machine and build).
         dtype: dtype of the proposals (and the output).
         device: Device of the proposals (and the output).
+        progress: the job's saved progress: the samples accepted so far, the
+            counters and the generator are saved at its interval (in chunks of
+            proposals) and at the end, and a save of the same job is continued
+            (the pilot is drawn again: it sets the bound).
 
     Returns:
         A :class:`RejectionResult` with samples (n_samples, D).
@@ -236,41 +240,71 @@ def rejection_sample(
     )
 
     kept: list[Tensor] = []
-    n_kept = proposals = accepted = clipped = non_finite = 0
+    n_kept = proposals = accepted = clipped = non_finite = calls = 0
     sum_w = sum_excess = 0.0
     max_log_w = -math.inf
     next_log = time.perf_counter() + 30.0
-    while n_kept < n_samples:
-        z = _proposals(chunk, dim, generator, dtype, device)  # (N, D)
-        log_w = _log_weights(log_weight, z)  # (N,)
-        u = torch.rand(
-            chunk, generator=generator, dtype=torch.float64, device=generator.device
-        ).to(log_w.device)  # (N,)
-        finite = torch.isfinite(log_w)  # (N,)
-        log_w = torch.where(finite, log_w, torch.full_like(log_w, -math.inf))
-        # accept with probability min(1, w / M); a NaN or -inf weight never
-        ratio = torch.exp(log_w - log_bound)  # (N,) w / M, inf where it overflows
-        take = u < ratio  # (N,)
-        proposals += chunk
-        accepted += int(take.sum())
-        clipped += int((log_w > log_bound).sum())
-        non_finite += int((~finite).sum())
-        w = torch.exp(log_w)  # (N,)
-        sum_w += float(w.sum())
-        sum_excess += float((w - bound).clamp(min=0).sum())
-        max_log_w = max(max_log_w, float(log_w.max()))
-        new = z[take.to(z.device)][: n_samples - n_kept]
-        kept.append(new)
-        n_kept += new.shape[0]
-        if time.perf_counter() > next_log:
-            logger.info(
-                "rejection: %d / %d accepted of %d proposals (rate %.4g)",
-                n_kept,
-                n_samples,
-                proposals,
-                accepted / proposals,
+    spent = 0.0  # seconds of the sampling before a resume
+    counters = ("proposals", "accepted", "clipped", "non_finite", "sum_w")
+
+    def state() -> dict:
+        values = (proposals, accepted, clipped, non_finite, sum_w)
+        return {
+            "samples": torch.cat(kept),
+            **dict(zip(counters, values, strict=True)),
+            "sum_excess": sum_excess,
+            "max_log_w": max_log_w,
+            "rng": rng_state(generator),
+            "seconds": spent + time.perf_counter() - sampling,
+        }
+
+    progress = progress or Progress.off()
+    sampling = time.perf_counter()
+    with progress.loop("rejection", None) as loop:
+        saved = loop.resume()
+        if saved is not None:
+            calls = saved["done"]
+            kept = [saved["samples"].to(device=device, dtype=dtype)]
+            n_kept = kept[0].shape[0]
+            proposals, accepted, clipped, non_finite, sum_w = (
+                saved[k] for k in counters
             )
-            next_log = time.perf_counter() + 30.0
+            sum_excess, max_log_w = saved["sum_excess"], saved["max_log_w"]
+            set_rng_state(saved["rng"], generator)
+            spent = saved["seconds"]
+        while n_kept < n_samples:
+            z = _proposals(chunk, dim, generator, dtype, device)  # (N, D)
+            log_w = _log_weights(log_weight, z)  # (N,)
+            u = torch.rand(
+                chunk, generator=generator, dtype=torch.float64, device=generator.device
+            ).to(log_w.device)  # (N,)
+            finite = torch.isfinite(log_w)  # (N,)
+            log_w = torch.where(finite, log_w, torch.full_like(log_w, -math.inf))
+            # accept with probability min(1, w / M); a NaN or -inf weight never
+            ratio = torch.exp(log_w - log_bound)  # (N,) w / M, inf where it overflows
+            take = u < ratio  # (N,)
+            proposals += chunk
+            accepted += int(take.sum())
+            clipped += int((log_w > log_bound).sum())
+            non_finite += int((~finite).sum())
+            w = torch.exp(log_w)  # (N,)
+            sum_w += float(w.sum())
+            sum_excess += float((w - bound).clamp(min=0).sum())
+            max_log_w = max(max_log_w, float(log_w.max()))
+            new = z[take.to(z.device)][: n_samples - n_kept]
+            kept.append(new)
+            n_kept += new.shape[0]
+            if time.perf_counter() > next_log:
+                logger.info(
+                    "rejection: %d / %d accepted of %d proposals (rate %.4g)",
+                    n_kept,
+                    n_samples,
+                    proposals,
+                    accepted / proposals,
+                )
+                next_log = time.perf_counter() + 30.0
+            calls += 1
+            loop.step(calls, state, final=n_kept >= n_samples)
     samples = torch.cat(kept)  # (n_samples, D)
     result = RejectionResult(
         samples=samples,
@@ -284,7 +318,7 @@ def rejection_sample(
         max_weight=math.exp(max_log_w) if max_log_w < 709 else math.inf,
         mean_weight=sum_w / proposals,
         non_finite=non_finite,
-        seconds=(pilot_seconds, time.perf_counter() - start - pilot_seconds),
+        seconds=(pilot_seconds, spent + time.perf_counter() - sampling),
     )
     logger.info(
         "rejection: acceptance %.4g (%d of %d proposals), %d (%.3g) clipped at "
@@ -306,78 +340,6 @@ def rejection_sample(
     return result
 
 
-REJECTION_COLUMNS = [
-    "dataset",
-    "method",
-    "samples",
-    "proposals",
-    "accepted",
-    "acceptance_rate",
-    "bound",
-    "bound_source",
-    "pilot",
-    "bound_factor",
-    "pilot_max_weight",
-    "clipped_fraction",
-    "clipped_mass",
-    "max_weight",
-    "mean_weight",
-    "non_finite",
-]
-
-
-def rejection_table(
-    result: RejectionResult,
-    config: RejectionConfig,
-    dataset: str,
-    method: str = "rejection",
-) -> pd.DataFrame:
-    """The diagnostics table of one rejection run (one row); a clipped bound is
-    logged as a warning.
-
-    Columns :data:`REJECTION_COLUMNS`: the bound M and where it came from
-    (``pilot``: ``bound_factor`` times the largest of ``pilot`` weights;
-    ``fixed``: the configured bound), proposals and acceptance rate, and the
-    bias of the bound: the fraction of proposals with w > M (clipped) and the
-    clipped share of the target's mass.
-    """
-    fixed = config.bound is not None
-    row = {
-        "dataset": dataset,
-        "method": method,
-        "samples": result.samples.shape[0],
-        "proposals": result.proposals,
-        "accepted": result.accepted,
-        "acceptance_rate": result.acceptance_rate,
-        "bound": result.bound,
-        "bound_source": "fixed" if fixed else "pilot",
-        "pilot": 0 if fixed else config.pilot,
-        "bound_factor": math.nan if fixed else config.bound_factor,
-        "pilot_max_weight": result.pilot_max_weight,
-        "clipped_fraction": result.clipped_fraction,
-        "clipped_mass": result.clipped_mass,
-        "max_weight": result.max_weight,
-        "mean_weight": result.mean_weight,
-        "non_finite": result.non_finite,
-    }
-    if result.clipped_fraction > 0:
-        logger.warning(
-            "REJECTION BOUND: %s/%s: %.3g of the proposals had w > M = %.6g and "
-            "were accepted with probability 1 instead of w / M: the sample follows "
-            "p min(w, M), off q by at most %.3g (clipped mass) in total variation "
-            "(raise rejection.bound_factor or rejection.pilot to clip less)",
-            dataset,
-            method,
-            result.clipped_fraction,
-            result.bound,
-            result.clipped_mass,
-        )
-    return pd.DataFrame([row], columns=REJECTION_COLUMNS)
-
-
-#: Columns of the Langevin sampler's diagnostics table, one row per latent dimension.
-
-
 def sample_rejection(
     config: RejectionConfig,
     target: Target,
@@ -386,6 +348,7 @@ def sample_rejection(
     *,
     dataset: str = "",
     method: str = "rejection",
+    progress: Progress | None = None,
 ) -> LatentSample:
     """The rejection method: z ~ N(0, I) accepted with probability w(g(z)) / M.
 
@@ -398,10 +361,12 @@ def sample_rejection(
         seed: seeds the pilot, the proposals and the accept steps.
         dataset: dataset name, for the diagnostics table.
         method: method name, for the diagnostics table.
+        progress: the job's saved progress, to continue an interrupted run.
 
     Returns:
         z and x = g(z), each (n_samples, D) float32, the table of
-        :func:`rejection_table` and the :class:`RejectionResult`.
+        :func:`laser.latent.diagnostics.rejection_table` and the
+        :class:`RejectionResult`.
     """
     gen = torch_generator(seed, device=target.device)
     result = rejection_sample(
@@ -412,7 +377,8 @@ def sample_rejection(
         gen,
         dtype=target.dtype,
         device=target.device,
+        progress=progress,
     )
     z, x = target.finish(result.samples)
-    table = rejection_table(result, config, dataset, method)
+    table = diagnostics.rejection_table(result, config, dataset, method)
     return LatentSample(z, x, table, result)

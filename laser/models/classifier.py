@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from laser.nn import mlp
+from laser.progress import Progress
 from laser.training import OptimConfig, fit
 
 __all__ = [
@@ -90,6 +91,7 @@ def train(
     device: torch.device | str = "cpu",
     w_data: np.ndarray | None = None,
     w_gen: np.ndarray | None = None,
+    progress: Progress | None = None,
 ) -> Classifier:
     """Train the classifier with binary cross entropy, data = 1, generated = 0.
 
@@ -115,6 +117,7 @@ def train(
         device: where to train.
         w_data: optional weights of the data points (N,), finite and >= 0.
         w_gen: optional weights of the generated points (M,), finite and >= 0.
+        progress: the job's saved progress (:func:`laser.training.fit`).
 
     Raises:
         ValueError: for unequal columns, or weights of the wrong shape, with a
@@ -136,6 +139,7 @@ def train(
             seed,
             dtype,
             device,
+            progress,
         )
     torch.manual_seed(seed)
     model = Classifier(x_data.shape[1], config).to(device=device, dtype=dtype)
@@ -155,6 +159,7 @@ def train(
         optim,
         torch.Generator().manual_seed(seed + 1),
         "classifier",
+        progress,
     )
     with torch.no_grad():  # prior-ratio correction: logit -> log p_data/p_g
         model.net[-1].bias += float(np.log(len(x_gen) / len(x_data)))
@@ -189,6 +194,7 @@ def _train_weighted(
     seed: int,
     dtype: torch.dtype,
     device: torch.device | str,
+    progress: Progress | None,
 ) -> Classifier:
     """`train` with per-point weights: weighted BCE, prior log(W_gen / W_data)."""
     torch.manual_seed(seed)
@@ -221,6 +227,7 @@ def _train_weighted(
         optim,
         torch.Generator().manual_seed(seed + 1),
         "classifier",
+        progress,
     )
     with torch.no_grad():  # prior-ratio correction with the classes' sums of weights
         model.net[-1].bias += float(np.log(w_gen.sum() / w_data.sum()))

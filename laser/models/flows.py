@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from laser.nn import mlp
+from laser.progress import Progress
 from laser.seeding import torch_generator
 from laser.training import OptimConfig, fit
 
@@ -162,6 +163,7 @@ def train(
     weights: np.ndarray | None = None,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
+    progress: Progress | None = None,
 ) -> RealNVP:
     """Fit a RealNVP to samples x (N, D) by maximum (weighted) likelihood.
 
@@ -176,6 +178,7 @@ def train(
         weights: optional per-point weights (N,).
         dtype: float32 or float64.
         device: where to train.
+        progress: the job's saved progress (:func:`laser.training.fit`).
     """
     torch.manual_seed(seed)
     model = RealNVP(x.shape[1], config, permutation_seed=seed % 2**32)
@@ -193,7 +196,7 @@ def train(
     def loss(*batch: torch.Tensor) -> torch.Tensor:
         return nll(model, *batch)
 
-    fit(model, loss, tensors, optim, torch_generator(seed + 1), stage="flow")
+    fit(model, loss, tensors, optim, torch_generator(seed + 1), "flow", progress)
     return model
 
 

@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from laser.nn import mlp
+from laser.progress import Progress, rng_state, set_rng_state
 from laser.seeding import torch_generator
 from laser.training import (
     OptimConfig,
@@ -144,6 +145,7 @@ def train(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
     stage: str = "refiner",
+    progress: Progress | None = None,
 ) -> Generator:
     """Train the generator on weighted points (z, w(z)) (Sec. 3): the refiner on
     the weighted latent points of g, or with ``w=None`` (unit weights, the
@@ -156,6 +158,9 @@ def train(
     Args:
         stage: names the network in the log and in errors (`refiner`,
             `baseline`).
+        progress: the job's saved progress: the loop saves both networks,
+            optimisers and schedulers and the random states at its interval and
+            at the end of training, and continues from a save of the same job.
 
     Returns:
         The trained generator (the discriminator is not needed afterwards).
@@ -175,14 +180,49 @@ def train(
     shuffle = torch_generator(seed + 1)
     noise = torch_generator(seed + 2, device=device)
     log.info("GAN %s %s, %d weighted points", stage, config, len(z))
-    start = time.perf_counter()
-    for epoch in range(1, optim.epochs + 1):
-        t0, d_sum, g_sum, steps = time.perf_counter(), 0.0, 0.0, 0
-        for step, idx in enumerate(
-            minibatches(len(zt), optim.batch_size, shuffle, zt.device), 1
-        ):
-            real, wb = zt[idx], wt[idx]
-            for _ in range(config.d_updates):
+    nets = {"gen": gen, "disc": disc, "opt_g": opt_g, "opt_d": opt_d}
+    nets.update(sched_g=sched_g, sched_d=sched_d)
+    spent = 0.0  # seconds of the epochs before a resume
+
+    def state() -> dict:
+        return {
+            **{name: obj.state_dict() for name, obj in nets.items()},
+            "rng": rng_state(shuffle, noise),
+            "seconds": spent + time.perf_counter() - start,
+        }
+
+    progress = progress or Progress.off()
+    with progress.loop(f"GAN {stage}", optim.epochs) as loop:
+        saved = loop.resume()
+        if saved is not None:
+            for name, obj in nets.items():
+                obj.load_state_dict(saved[name])
+            set_rng_state(saved["rng"], shuffle, noise)
+            spent = saved["seconds"]
+        start = time.perf_counter()
+        for epoch in range(1 + (saved or {}).get("done", 0), optim.epochs + 1):
+            t0, d_sum, g_sum, steps = time.perf_counter(), 0.0, 0.0, 0
+            for step, idx in enumerate(
+                minibatches(len(zt), optim.batch_size, shuffle, zt.device), 1
+            ):
+                real, wb = zt[idx], wt[idx]
+                for _ in range(config.d_updates):
+                    y = torch.randn(
+                        len(idx),
+                        config.latent_dim,
+                        generator=noise,
+                        device=device,
+                        dtype=dtype,
+                    )
+                    with torch.no_grad():
+                        fake = gen(y)
+                    d_loss = discriminator_loss(
+                        disc(real).squeeze(-1), disc(fake).squeeze(-1), wb
+                    )
+                    check_finite(d_loss, f"{stage} discriminator", epoch, step)
+                    opt_d.zero_grad(set_to_none=True)
+                    d_loss.backward()
+                    opt_d.step()
                 y = torch.randn(
                     len(idx),
                     config.latent_dim,
@@ -190,41 +230,30 @@ def train(
                     device=device,
                     dtype=dtype,
                 )
-                with torch.no_grad():
-                    fake = gen(y)
-                d_loss = discriminator_loss(
-                    disc(real).squeeze(-1), disc(fake).squeeze(-1), wb
+                g_loss = generator_loss(disc(gen(y)).squeeze(-1))
+                check_finite(g_loss, f"{stage} generator", epoch, step)
+                opt_g.zero_grad(set_to_none=True)
+                g_loss.backward()
+                opt_g.step()
+                d_sum, g_sum, steps = (
+                    d_sum + d_loss.item(),
+                    g_sum + g_loss.item(),
+                    steps + 1,
                 )
-                check_finite(d_loss, f"{stage} discriminator", epoch, step)
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_d.step()
-            y = torch.randn(
-                len(idx), config.latent_dim, generator=noise, device=device, dtype=dtype
+            sched_g.step()
+            sched_d.step()
+            now = time.perf_counter()
+            log.info(
+                "%s epoch %d/%d d_loss %.5f g_loss %.5f lr %.3g %s",
+                stage,
+                epoch,
+                optim.epochs,
+                d_sum / steps,
+                g_sum / steps,
+                opt_g.param_groups[0]["lr"],
+                timing(now - t0, spent + now - start, epoch, optim.epochs),
             )
-            g_loss = generator_loss(disc(gen(y)).squeeze(-1))
-            check_finite(g_loss, f"{stage} generator", epoch, step)
-            opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_g.step()
-            d_sum, g_sum, steps = (
-                d_sum + d_loss.item(),
-                g_sum + g_loss.item(),
-                steps + 1,
-            )
-        sched_g.step()
-        sched_d.step()
-        now = time.perf_counter()
-        log.info(
-            "%s epoch %d/%d d_loss %.5f g_loss %.5f lr %.3g %s",
-            stage,
-            epoch,
-            optim.epochs,
-            d_sum / steps,
-            g_sum / steps,
-            opt_g.param_groups[0]["lr"],
-            timing(now - t0, now - start, epoch, optim.epochs),
-        )
+            loop.step(epoch, state)
     gen.eval()
     return gen
 

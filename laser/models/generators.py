@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from laser.models import flows, gan
+from laser.progress import Progress
 from laser.seeding import torch_generator
 from laser.training import OptimConfig
 
@@ -52,6 +53,7 @@ def train(
     seed: int,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
+    progress: Progress | None = None,
 ) -> nn.Module:
     """Train the baseline generator on data x (N, D): a RealNVP by maximum
     likelihood for a :class:`~laser.models.flows.FlowConfig`, a GAN with the
@@ -62,6 +64,7 @@ def train(
         arch: the generator's architecture; its type is the kind.
         optim: the optimiser's settings.
         seed: seeds initialisation and shuffling.
+        progress: the job's saved progress, to continue an interrupted training.
 
     Returns:
         A :class:`laser.models.flows.RealNVP` or a :class:`laser.models.gan.Generator`.
@@ -70,9 +73,11 @@ def train(
         TypeError: for another architecture.
     """
     if isinstance(arch, flows.FlowConfig):
-        return flows.train(x, arch, optim, seed, dtype=dtype, device=device)
+        return flows.train(x, arch, optim, seed, None, dtype, device, progress)
     if isinstance(arch, gan.GANConfig):
-        return gan.train(x, None, arch, optim, seed, dtype, device, stage="baseline")
+        return gan.train(
+            x, None, arch, optim, seed, dtype, device, "baseline", progress
+        )
     raise TypeError(f"not a generator architecture: {type(arch).__name__}")
 
 

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from laser.models import flows, gan
+from laser.progress import Progress
 from laser.training import OptimConfig
 
 __all__ = ["KINDS", "CAVEATS", "caveat", "train", "build", "sample"]
@@ -92,6 +93,7 @@ def train(
     device: torch.device | str = "cpu",
     generator: str = "flow",
     n_train: int | None = None,
+    progress: Progress | None = None,
 ) -> nn.Module:
     """Train the refiner on weighted latent points: a GAN with the weighted loss
     for a :class:`~laser.models.gan.GANConfig`, a RealNVP by weighted maximum
@@ -108,6 +110,7 @@ def train(
         seed: seeds initialisation and shuffling.
         generator: the kind of g the points come from (`flow` or `gan`).
         n_train: train on the first n_train points only (None: all).
+        progress: the job's saved progress, to continue an interrupted training.
 
     Returns:
         The trained refiner: a :class:`laser.models.gan.Generator` or a
@@ -119,10 +122,10 @@ def train(
     z, w = z[:n_train], w[:n_train]
     if isinstance(arch, gan.GANConfig):
         log.info("generator %s, refiner gan: %s", generator, caveat(generator, "gan"))
-        return gan.train(z, w, arch, optim, seed, dtype, device)
+        return gan.train(z, w, arch, optim, seed, dtype, device, progress=progress)
     if isinstance(arch, flows.FlowConfig):
         log.info("generator %s, refiner flow: %s", generator, caveat(generator, "flow"))
-        model = flows.train(z, arch, optim, seed, weights=w, dtype=dtype, device=device)
+        model = flows.train(z, arch, optim, seed, w, dtype, device, progress)
         model.eval()
         return model
     raise TypeError(f"not a refiner architecture: {type(arch).__name__}")

@@ -1,34 +1,52 @@
-"""The set-up every rule script shares: its log, torch threads, dtype and device,
-all taken from the rule's ``log:``, ``threads:``, ``params:`` and ``resources:``
-(no script reads ``snakemake.config``)."""
+"""The set-up every rule script shares: its log, torch threads, dtype, device and
+saved progress, all taken from the rule's ``log:``, ``threads:``, ``params:`` and
+``resources:`` (no script reads ``snakemake.config``)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
+
+from laser.progress import Progress, job_key
 
 __all__ = ["Job", "start", "log_to", "resolve_device", "resolve_dtype"]
 
 log = logging.getLogger(__name__)
 
+# the log of a job's attempts, kept in its progress directory until it completes
+ATTEMPTS_LOG = "attempts.log"
+
 
 def log_to(
-    path: str | os.PathLike, threads: int | None = None, level: int = logging.INFO
+    path: str | os.PathLike,
+    threads: int | None = None,
+    level: int = logging.INFO,
+    copy: str | os.PathLike | None = None,
 ) -> None:
-    """Send the root logger to `path` (and stderr); use `threads` torch threads."""
+    """Send the root logger to `path` (and stderr); use `threads` torch threads.
+
+    With `copy`, the log also goes to that file, appended to it, and `path`
+    starts with what `copy` holds: the logs of the job's interrupted attempts
+    (which Snakemake clears from `path` when it reruns the job)."""
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger()
     root.handlers.clear()
     root.setLevel(level)
-    for handler in (
-        logging.FileHandler(path, mode="w"),
-        logging.StreamHandler(sys.stderr),
-    ):
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if copy is None:
+        handlers.append(logging.FileHandler(path, mode="w"))
+    else:
+        copy = Path(copy)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(copy.read_text() if copy.is_file() else "")
+        handlers += [logging.FileHandler(path), logging.FileHandler(copy)]
+    for handler in handlers:
         handler.setFormatter(fmt)
         root.addHandler(handler)
     logging.captureWarnings(True)
@@ -74,6 +92,9 @@ class Job:
         dataset: the job's dataset wildcard ("" where it has none).
         dtype: torch dtype of the networks (params.dtype), None where not given.
         device: torch device (resources.device), None where not given.
+        progress: the job's saved progress (:mod:`laser.progress`), off for a
+            rule that declares no ``progress_steps`` / ``progress_seconds``
+            resource.
     """
 
     input: Any
@@ -82,21 +103,50 @@ class Job:
     dataset: str
     dtype: torch.dtype | None
     device: torch.device | None
+    progress: Progress = field(default_factory=Progress.off)
+
+    @property
+    def compute(self) -> dict[str, Any]:
+        """The keywords of a training call: ``dtype``, ``device`` and ``progress``."""
+        return {"dtype": self.dtype, "device": self.device, "progress": self.progress}
 
 
 def start(smk: Any) -> Job:
     """Set a rule's job up from its ``snakemake`` object: the log (``log[0]``)
-    and torch threads (``threads``), the dtype (``params.dtype``) and the device
+    and torch threads (``threads``), the dtype (``params.dtype``), the device
     (``resources.device``: a resource, so that moving a job to a GPU does not
-    rerun it), each where the rule declares it."""
-    log_to(smk.log[0], smk.threads)
+    rerun it) and the saved progress (``resources.progress_steps`` and
+    ``progress_seconds``, the save intervals), each where the rule declares it.
+
+    The progress is keyed by the rule, the wildcards, the bytes of the input
+    files (the code among them) and the params. The job's log also goes to its
+    progress directory, so that the log of a rerun starts with those of the
+    interrupted attempts."""
+    res = smk.resources
+    wildcards = dict(smk.wildcards.items())
+    steps = getattr(res, "progress_steps", None)
+    seconds = getattr(res, "progress_seconds", None)
+    progress = Progress.off()
+    if steps is not None or seconds is not None:
+        directory = Progress.directory_of(smk.rule, wildcards)
+        rerun = (directory / ATTEMPTS_LOG).is_file()
+        log_to(smk.log[0], smk.threads, copy=directory / ATTEMPTS_LOG)
+        if rerun:
+            log.info(
+                "--- %s: a rerun, the log above is the earlier attempts'", smk.rule
+            )
+        key = job_key(smk.rule, wildcards, smk.input, dict(smk.params.items()))
+        progress = Progress(directory, key, int(steps or 0), float(seconds or 0))
+    else:
+        log_to(smk.log[0], smk.threads)
     dtype = getattr(smk.params, "dtype", None)
-    device = getattr(smk.resources, "device", None)
+    device = getattr(res, "device", None)
     return Job(
         input=smk.input,
         output=smk.output,
         params=smk.params,
-        dataset=getattr(smk.wildcards, "dataset", ""),
+        dataset=wildcards.get("dataset", ""),
         dtype=None if dtype is None else resolve_dtype(dtype),
         device=None if device is None else resolve_device(device),
+        progress=progress,
     )

@@ -30,7 +30,7 @@ import pytest
 import torch
 import yaml
 
-from laser.latent import langevin, rejection
+from laser.latent import diagnostics, langevin, rejection
 from laser.latent.integrator import potential_and_grad
 from laser.latent.langevin import LangevinConfig, langevin_sample
 from laser.latent.rejection import RejectionConfig, rejection_sample
@@ -270,8 +270,8 @@ def test_sample_rejection_maps_through_g_and_reports(
     z2 = rejection.sample_rejection(cfg, Target(ShiftFlow(), weight), 50_000, 1).z
     assert np.array_equal(z, z2)
 
-    table = rejection.rejection_table(res, cfg, "gaussians")
-    assert list(table.columns) == rejection.REJECTION_COLUMNS and len(table) == 1
+    table = diagnostics.rejection_table(res, cfg, "gaussians")
+    assert list(table.columns) == diagnostics.REJECTION_COLUMNS and len(table) == 1
     row = table.iloc[0]
     assert row["bound_source"] == "pilot" and row["pilot"] == 20_000
     assert row["samples"] == 50_000 and row["proposals"] == res.proposals
@@ -279,8 +279,8 @@ def test_sample_rejection_maps_through_g_and_reports(
     # a bound far below the weights clips, and says so
     low = RejectionConfig(bound=0.5)
     clipped = rejection.sample_rejection(low, Target(ShiftFlow(), weight), 1000, 1)[3]
-    with caplog.at_level(logging.WARNING, logger="laser.latent.rejection"):
-        table = rejection.rejection_table(clipped, low, "gaussians")
+    with caplog.at_level(logging.WARNING, logger="laser.latent.diagnostics"):
+        table = diagnostics.rejection_table(clipped, low, "gaussians")
     assert table.iloc[0]["bound_source"] == "fixed"
     assert table.iloc[0]["clipped_fraction"] > 0.1
     assert "REJECTION BOUND" in caplog.text and "clipped" in caplog.text

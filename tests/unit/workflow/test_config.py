@@ -54,9 +54,10 @@ def test_tiny_config_is_valid_and_gets_defaults():
     config = _load(ROOT / "tests" / "configs" / "tiny.yaml")
     original = copy.deepcopy(config)
     out = validate(config, SCHEMA)
-    # tiny.yaml leaves out two keys, which get the schema's defaults
+    # tiny.yaml leaves out three keys, which get the schema's defaults
     assert out["baseline"].pop("clamp") == 2.0
     assert out["classifier"].pop("weight_decay") == 0.0
+    assert out.pop("progress") == {"minutes": 10, "steps": 0}
     assert out == original
 
 
@@ -183,6 +184,8 @@ BAD = [
     ("negative_burn_in", _set("hmc", "burn_in", -1), "'hmc.burn_in' = -1"),
     ("zero_chunk", _set("hmc", "chunk_size", 0), "'hmc.chunk_size' = 0"),
     ("zero_threads", _set("threads", 0), "'threads' = 0"),
+    ("negative_progress", _set("progress", {"minutes": -1}), "progress.minutes"),
+    ("float_progress_steps", _set("progress", {"steps": 1.5}), "progress.steps"),
     ("adapt_not_bool", _set("hmc", "adapt_step_size", 1), "'hmc.adapt_step_size' = 1"),
     ("target_accept_1", _set("hmc", "target_accept", 1.0), "'hmc.target_accept' = 1.0"),
     (
