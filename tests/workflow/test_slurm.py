@@ -44,6 +44,13 @@ PAPER_CPU_MINUTES = {
     ("evaluate", "gaussians"): 1.5,
 }
 JOB_PREFIX = "lasertest"  # SLURM job names of the workflow test: lasertest_<uuid>
+# quicker status checks than the profile's, for jobs of seconds, and the test's
+# job names
+TEST_JOBS = [
+    "--slurm-init-seconds-before-status-checks", "4",
+    "--seconds-between-status-checks", "4",
+    "--slurm-jobname-prefix", JOB_PREFIX,
+]  # fmt: skip
 
 
 def dry_run_jobs(output: str) -> list[dict]:
@@ -148,6 +155,18 @@ def cluster() -> None:
     pytest.skip(problem)
 
 
+def _scontrol_job(job_id: str) -> str:
+    """`scontrol show job` of a job, on one line (finished jobs stay known for
+    MinJobAge seconds)."""
+    return subprocess.run(
+        ["scontrol", "-d", "-o", "show", "job", job_id],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    ).stdout
+
+
 def _cancel_test_jobs() -> None:
     out = subprocess.run(
         ["squeue", "-h", "-o", "%i %j"],
@@ -216,10 +235,7 @@ def test_the_workflow_on_slurm_makes_the_table_of_a_local_run(
         (runs[name] / "cluster.yaml").write_text(yaml.safe_dump(cfg))
     slurm_args = [
         "--profile", "profiles/slurm", "--configfile", "cluster.yaml", "--verbose",
-        # quicker status checks than the profile's, for jobs of seconds
-        "--slurm-init-seconds-before-status-checks", "4",
-        "--seconds-between-status-checks", "4",
-        "--slurm-jobname-prefix", JOB_PREFIX,
+        *TEST_JOBS,
     ]  # fmt: skip
     t0 = time.monotonic()
     try:
@@ -256,13 +272,7 @@ def test_the_workflow_on_slurm_makes_the_table_of_a_local_run(
     # SLURM allocated a GPU to each torch job and none to the others (finished
     # jobs stay known to scontrol for MinJobAge seconds)
     for job_id in job_ids:
-        show = subprocess.run(
-            ["scontrol", "-d", "-o", "show", "job", job_id],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        ).stdout
+        show = _scontrol_job(job_id)
         rule = re.search(r"Comment=rule_(\w+?)(?:_wildcards_\w+)?\s", show).group(1)
         assert "JobState=COMPLETED" in show, show
         assert ("JOB_GRES=gpu:1" in show) == (rule in TORCH_RULES), show
@@ -275,3 +285,57 @@ def test_the_workflow_on_slurm_makes_the_table_of_a_local_run(
     log = (runs["slurm"] / "logs" / "train_baseline" / "gaussians.log").read_text()
     assert re.search(r"device: (cpu|cuda)", log), log
     print(f"workflow on SLURM and locally: {wall:.0f} s")
+
+
+@pytest.mark.workflow
+@pytest.mark.usefixtures("cluster")
+def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None:
+    """The baseline's training, about 2.5 minutes of work, under SLURM's shortest
+    wall time (1 minute): SLURM stops each attempt (SIGTERM, then SIGKILL 30 s
+    later), the loop saves its progress on SIGTERM, and the profile's retries
+    continue from it until the training completes."""
+    work = copy_workflow(tmp_path)
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg.update(datasets=["gaussians"], progress={"minutes": 0, "steps": 0})
+    cfg["data"]["n_train"] = 30_000
+    cfg["baseline"]["epochs"] = 1200
+    (work / "walltime.yaml").write_text(yaml.safe_dump(cfg))
+    target = "results/gaussians/baseline/model.pt"
+    args = [
+        target, "--profile", "profiles/slurm", "--configfile", "walltime.yaml",
+        "--set-resources", "train_baseline:runtime=1", "--retries", "10",
+        *TEST_JOBS,
+    ]  # fmt: skip
+    t0 = time.monotonic()
+    try:
+        res = snakemake(work, *args, timeout=1200)
+    finally:
+        _cancel_test_jobs()
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-8000:]
+    assert (work / target).exists()
+    log = (work / "logs" / "train_baseline" / "gaussians.log").read_text()
+    # every attempt but the last stopped on SIGTERM after saving; each retry
+    # continued from the save before it
+    stops = [int(s) for s in re.findall(r"stopped by SIGTERM after step (\d+)/", log)]
+    resumed = [int(s) for s in re.findall(r"resumed at step (\d+)/", log)]
+    # (an attempt that SLURM ends just after the training, while Snakemake records
+    # the job, reruns from the final save: "resumed at step 1200/1200")
+    assert stops and resumed[: len(stops)] == stops, log[-5000:]
+    assert set(resumed[len(stops) :]) <= {1200}, resumed
+    assert stops == sorted(stops) and stops[0] > 0, stops
+    assert "flow epoch 1200/1200" in log
+    assert not (work / "progress").exists()
+    # SLURM ended the first attempts for their time limit
+    ids = re.findall(r"submitted with SLURM jobid (\d+)", out)
+    states = []
+    for job_id in ids:
+        show = _scontrol_job(job_id)
+        if "rule_train_baseline" in show:
+            states.append(re.search(r"JobState=(\w+)", show).group(1))
+    assert states[-1] == "COMPLETED" and len(states) == len(resumed) + 1, states
+    assert set(states[:-1]) == {"TIMEOUT"}, states
+    print(
+        f"train_baseline past its wall time: {len(states)} attempts, stopped at "
+        f"epochs {stops}, {time.monotonic() - t0:.0f} s"
+    )
