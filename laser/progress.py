@@ -17,11 +17,12 @@ other inputs, parameters or code is discarded with a log line. Files load with
 ``torch.load(weights_only=True)`` (plain tensors and containers; a pickled object
 is refused). Writes are atomic: a kill mid-save leaves the previous save.
 When a run of the workflow ends, it removes the progress of the jobs that
-completed (:func:`clear_completed`).
+completed (:mod:`laser.workflow.cleanup`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -31,7 +32,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +45,14 @@ __all__ = [
     "rng_state",
     "set_rng_state",
     "remove",
-    "saved_jobs",
-    "completed",
-    "clear_completed",
 ]
 
 log = logging.getLogger(__name__)
 
 # the root of every job's saved progress, relative to the working directory
 ROOT = Path("progress")
+# the file of a job's progress directory that holds the job's key
+KEY_FILE = "KEY"
 
 # the signal (SIGTERM, SIGINT) received while a loop ran: save at the next step and
 # stop; 0 for none
@@ -77,9 +77,12 @@ def job_key(
     wildcards: Mapping[str, Any],
     files: Iterable[str | os.PathLike],
     params: Mapping[str, Any],
+    script: str = "",
 ) -> str:
-    """SHA-256 of a job's rule, wildcards, input files' bytes (its code among them)
-    and parameters: equal keys, equal work.
+    """SHA-256 of a job's rule, wildcards, input files (their names and bytes; the
+    modules of `laser` it uses are among them), parameters and the source of its
+    script: equal keys, equal work. Names, not paths, so that moving the working
+    directory keeps the key.
 
     Examples:
         >>> a = job_key("run_hmc", {"dataset": "rings"}, [], {"seed": 1})
@@ -90,8 +93,9 @@ def job_key(
     head = {"rule": rule, "wildcards": dict(wildcards), "params": dict(params)}
     h.update(json.dumps(head, sort_keys=True, default=repr).encode())
     h.update(torch.__version__.encode())
+    h.update(script.encode())
     for path in sorted({str(f) for f in files}):
-        h.update(path.encode())
+        h.update(Path(path).name.encode())
         with open(path, "rb") as f:
             h.update(hashlib.file_digest(f, "sha256").digest())
     return h.hexdigest()
@@ -163,6 +167,24 @@ class Progress:
     def enabled(self) -> bool:
         return self.directory is not None
 
+    def claim(self) -> str | None:
+        """Mark the directory as this job's (its key in ``KEY``); a directory of
+        a job with another key (other inputs, parameters or code) is removed
+        first, its log too. Returns what was removed, for the log, or None."""
+        if self.directory is None:
+            return None
+        stale = None
+        key_file = self.directory / KEY_FILE
+        if key_file.is_file() and key_file.read_text() != self.key:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            stale = (
+                f"saved progress {self.directory} discarded, stale: saved by a job "
+                "with other inputs, parameters or code"
+            )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(self.key)
+        return stale
+
     def loop(self, stage: str, total: int | None) -> Loop:
         """The job's next loop, `total` steps long (None: until it ends, as
         rejection sampling does), named `stage` in the log."""
@@ -192,53 +214,6 @@ def remove(directory: Path) -> None:
     log.info("saved progress removed: %s", directory)
 
 
-def saved_jobs(root: Path = ROOT) -> list[tuple[str, dict[str, str], Path]]:
-    """(rule, wildcards, directory) of each job with a progress directory under
-    `root` (the inverse of :meth:`Progress.directory_of`)."""
-    jobs = []
-    for directory in sorted(root.glob("*/*")):
-        if not directory.is_dir():
-            continue
-        name = directory.name
-        pairs = [] if name == "all" else [kv.split("=", 1) for kv in name.split(",")]
-        if all(len(kv) == 2 for kv in pairs):
-            jobs.append((directory.parent.name, dict(pairs), directory))
-    return jobs
-
-
-def completed(directory: Path, outputs: Iterable[str | os.PathLike]) -> bool:
-    """Whether the job of `directory` completed after its last save: each of its
-    `outputs` exists and is newer than every save (a job writes its outputs
-    after its loops' last saves, and Snakemake removes the outputs of a job that
-    failed, also one stopped after writing them)."""
-    saves = [p.stat().st_mtime_ns for p in directory.glob("*.pt")]
-    try:
-        made = [Path(o).stat().st_mtime_ns for o in outputs]
-    except FileNotFoundError:
-        return False
-    return bool(made) and min(made) >= max(saves, default=0)
-
-
-def clear_completed(
-    outputs_of: Callable[[str, dict[str, str]], list[str] | None], root: Path = ROOT
-) -> list[Path]:
-    """Remove the progress of every job under `root` that :func:`completed`;
-    `outputs_of(rule, wildcards)` gives a job's outputs (None: an unknown rule,
-    whose progress is left). Returns the directories removed.
-
-    The workflow calls this when a run ends (``onsuccess``, ``onerror``), not the
-    job itself: a job can be stopped after its script ended (SLURM's wall time
-    reached while Snakemake records the job), and its rerun then finds its loops'
-    final saves and only writes its outputs again."""
-    removed = []
-    for rule, wildcards, directory in saved_jobs(root):
-        outputs = outputs_of(rule, wildcards)
-        if outputs is not None and completed(directory, outputs):
-            remove(directory)
-            removed.append(directory)
-    return removed
-
-
 class Loop:
     """One loop's saves: :meth:`resume` before the first step, :meth:`step` after
     each (it saves when one is due), as in::
@@ -265,12 +240,54 @@ class Loop:
 
     def __enter__(self) -> Loop:
         global _active
-        _active += 1
+        _active += self.path is not None
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type | None, *exc: object) -> None:
         global _active
-        _active -= 1
+        _active -= self.path is not None
+        if kind is None and _terminate and self.path is not None:
+            # the signal came after the last step: the loop's final save is made
+            self._stop("its end")
+
+    @property
+    def stopping(self) -> bool:
+        """A signal asked the job to stop: save at once (mid-epoch too) and exit
+        with :meth:`interrupt`."""
+        return bool(_terminate) and self.path is not None
+
+    def interrupt(self, done: int, state: dict[str, Any], where: str) -> None:
+        """Save `state` (after `done` whole steps, and `where` in the next; the
+        state says how far) and stop the job, as :meth:`step` does on a signal."""
+        self.save(done, state)
+        self._stop(where)
+
+    def _stop(self, where: str) -> None:
+        name = signal.Signals(_terminate).name
+        log.warning(
+            "%s: stopped by %s at %s; progress saved to %s",
+            self.stage,
+            name,
+            where,
+            self.path,
+        )
+        raise SystemExit(128 + _terminate)
+
+    @contextlib.contextmanager
+    def restoring(self) -> Iterator[None]:
+        """Around putting a saved state back: a save that does not fit the loop
+        (a network or state of other shapes or keys) is removed, and the job
+        stops with an error naming it; its rerun starts the loop over."""
+        try:
+            yield
+        except Exception as e:  # noqa: BLE001 - torch raises many types here
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
+            raise RuntimeError(
+                f"{self.path}: the saved progress does not fit this loop "
+                f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                "it is removed: rerun the job to start the loop over"
+            ) from None
 
     def resume(self) -> dict[str, Any] | None:
         """The saved state of this loop (with its step count ``done``), or None."""
@@ -295,8 +312,13 @@ class Loop:
                 f"saved by another loop ({saved['stage']}, {saved['total']} steps)"
             )
         done = saved["done"]
+        within = saved["state"].get("within")
         log.info(
-            "%s: resumed at step %s from %s", self.stage, self._of(done), self.path
+            "%s: resumed at step %s%s from %s",
+            self.stage,
+            self._of(done),
+            f" and {within['batch']} minibatches into the next" if within else "",
+            self.path,
         )
         self._last = time.monotonic()
         return {**saved["state"], "done": done}
@@ -332,15 +354,7 @@ class Loop:
             return
         self.save(done, state())
         if _terminate:
-            name = signal.Signals(_terminate).name
-            log.warning(
-                "%s: stopped by %s after step %s; progress saved to %s",
-                self.stage,
-                name,
-                self._of(done),
-                self.path,
-            )
-            raise SystemExit(128 + _terminate)
+            self._stop(f"step {self._of(done)}")
 
     def save(self, done: int, state: dict[str, Any]) -> None:
         """Write the state atomically (a temporary file, then a rename)."""
@@ -361,6 +375,11 @@ class Loop:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, self.path)
+            directory = os.open(self.path.parent, os.O_RDONLY)
+            try:  # the rename itself durable
+                os.fsync(directory)
+            finally:
+                os.close(directory)
         finally:
             Path(tmp).unlink(missing_ok=True)
         self._last = time.monotonic()

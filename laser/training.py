@@ -119,8 +119,9 @@ def fit(
         generator: CPU generator for the shuffling.
         stage: name used in log lines and errors (e.g. "train_baseline").
         progress: the job's saved progress: the loop saves the model, the
-            optimiser, the scheduler and the random states at its interval and
-            at the end, and continues from a save of the same job.
+            optimiser, the scheduler and the random states at its interval, at
+            the end, and on a signal after the minibatch it is in; it continues
+            from a save of the same job.
 
     Returns:
         The mean training loss of each epoch.
@@ -143,19 +144,30 @@ def fit(
     progress = progress or Progress.off()
     with progress.loop(stage, config.epochs) as loop:
         saved = loop.resume()
+        within = None  # how far into an epoch a save made on a signal got
         if saved is not None:
-            model.load_state_dict(saved["model"])
-            opt.load_state_dict(saved["optimizer"])
-            sched.load_state_dict(saved["scheduler"])
-            set_rng_state(saved["rng"], generator)
+            with loop.restoring():
+                model.load_state_dict(saved["model"])
+                opt.load_state_dict(saved["optimizer"])
+                sched.load_state_dict(saved["scheduler"])
+                set_rng_state(saved["rng"], generator)
             history, spent = saved["history"], saved["seconds"]
+            within = saved.get("within")
         start = time.perf_counter()
         model.train()
         for epoch in range(len(history) + 1, config.epochs + 1):
-            t0, total, count = time.perf_counter(), 0.0, 0
+            t0, total, count, skip = time.perf_counter(), 0.0, 0, 0
+            shuffle = generator.get_state()  # before the epoch's permutation
+            if within is not None:  # the rest of the epoch a signal stopped
+                shuffle, skip = within["shuffle"], within["batch"]
+                total, count = within["total"], within["count"]
+                generator.set_state(shuffle)
+                within = None
             for step, idx in enumerate(
                 minibatches(n, config.batch_size, generator, tensors[0].device), 1
             ):
+                if step <= skip:
+                    continue
                 loss = loss_fn(*(t[idx] for t in tensors))
                 check_finite(loss, stage, epoch, step)
                 opt.zero_grad(set_to_none=True)
@@ -163,6 +175,11 @@ def fit(
                 opt.step()
                 total += loss.item() * len(idx)
                 count += len(idx)
+                if loop.stopping:  # a signal: save now, an epoch can be long
+                    where = {"shuffle": shuffle, "batch": step}
+                    where.update(total=total, count=count)
+                    at = f"minibatch {step} of epoch {epoch}/{config.epochs}"
+                    loop.interrupt(epoch - 1, {**state(), "within": where}, at)
             sched.step()
             history.append(total / count)
             now = time.perf_counter()

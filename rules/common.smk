@@ -18,9 +18,8 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(BASEDIR), os.getenv("PYTHONPATH")]))
 )
 
-from laser import progress
 from laser.seeding import derive_seed
-from laser.workflow import estimate, resources
+from laser.workflow import cleanup, estimate, resources
 from laser.workflow.code import script_inputs
 from laser.workflow.config import (
     ConfigError,
@@ -176,7 +175,7 @@ def dataset_range(wildcards):
 
 def clear_progress():
     """When a run ends: remove the saved progress of the jobs that completed
-    (laser.progress.clear_completed; their outputs are newer than their saves)."""
+    (laser.workflow.cleanup; their outputs are newer than their saves)."""
 
     def outputs(rule_name, wildcards):
         try:
@@ -185,7 +184,7 @@ def clear_progress():
             return None
         return [apply_wildcards(str(f), wildcards) for f in files]
 
-    for directory in progress.clear_completed(outputs):
+    for directory in cleanup.clear_completed(outputs):
         logger.info(f"Saved progress of a completed job removed: {directory}")
 
 

@@ -315,12 +315,12 @@ def sample(
         saved = loop.resume()
         first = 0 if saved is None else saved["done"]
         if saved is not None:
-            z, u, grad_u = restore_chains(saved, out)
-            burn_accepts, keep_accepts = saved["accepts"].to(init.device)
-            vars(adapt).update(saved["adapt"])
-            step = saved["step"]
-            set_rng_state(saved["rng"], generator)
-            burn_seconds, spent = saved["seconds"]
+            with loop.restoring():
+                z, u, grad_u = restore_chains(saved, out)
+                burn_accepts, keep_accepts = saved["accepts"].to(init.device)
+                vars(adapt).update(saved["adapt"])
+                set_rng_state(saved["rng"], generator)
+            step, (burn_seconds, spent) = saved["step"], saved["seconds"]
             start = time.perf_counter()
         for it in range(first, n_total):
             if it == config.burn_in:

@@ -132,8 +132,9 @@ def leapfrog(
 
 def chain_state(z: Tensor, u: Tensor, grad_u: Tensor, kept: Tensor) -> dict:
     """The chains' part of a sampler's saved progress (:mod:`laser.progress`):
-    positions (C, D), potentials (C,), gradients (C, D) and the rows kept so far."""
-    return {"z": z, "u": u, "grad_u": grad_u, "samples": kept}
+    positions (C, D), potentials (C,), gradients (C, D) and the rows kept so far
+    (a copy: a saved view would carry its whole buffer)."""
+    return {"z": z, "u": u, "grad_u": grad_u, "samples": kept.clone()}
 
 
 def restore_chains(saved: dict, out: Tensor) -> tuple[Tensor, Tensor, Tensor]:

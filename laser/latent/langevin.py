@@ -235,8 +235,9 @@ def langevin_sample(
         first = 1
         if saved is not None:
             first = saved["done"] + 1
-            z, u, grad_u = restore_chains(saved, out)
-            set_rng_state(saved["rng"], generator)
+            with loop.restoring():
+                z, u, grad_u = restore_chains(saved, out)
+                set_rng_state(saved["rng"], generator)
             burn_seconds, spent = saved["seconds"]
             start = time.perf_counter()
         for step in range(first, n_total + 1):

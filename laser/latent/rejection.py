@@ -264,13 +264,14 @@ def rejection_sample(
         saved = loop.resume()
         if saved is not None:
             calls = saved["done"]
-            kept = [saved["samples"].to(device=device, dtype=dtype)]
+            with loop.restoring():
+                kept = [saved["samples"].to(device=device, dtype=dtype)]
+                proposals, accepted, clipped, non_finite, sum_w = (
+                    saved[k] for k in counters
+                )
+                sum_excess, max_log_w = saved["sum_excess"], saved["max_log_w"]
+                set_rng_state(saved["rng"], generator)
             n_kept = kept[0].shape[0]
-            proposals, accepted, clipped, non_finite, sum_w = (
-                saved[k] for k in counters
-            )
-            sum_excess, max_log_w = saved["sum_excess"], saved["max_log_w"]
-            set_rng_state(saved["rng"], generator)
             spent = saved["seconds"]
         while n_kept < n_samples:
             z = _proposals(chunk, dim, generator, dtype, device)  # (N, D)

@@ -159,8 +159,9 @@ def train(
         stage: names the network in the log and in errors (`refiner`,
             `baseline`).
         progress: the job's saved progress: the loop saves both networks,
-            optimisers and schedulers and the random states at its interval and
-            at the end of training, and continues from a save of the same job.
+            optimisers and schedulers and the random states at its interval, at
+            the end, and on a signal after the minibatch it is in; it continues
+            from a save of the same job.
 
     Returns:
         The trained generator (the discriminator is not needed afterwards).
@@ -194,17 +195,26 @@ def train(
     progress = progress or Progress.off()
     with progress.loop(f"GAN {stage}", optim.epochs) as loop:
         saved = loop.resume()
+        within = None  # how far into an epoch a save made on a signal got
         if saved is not None:
-            for name, obj in nets.items():
-                obj.load_state_dict(saved[name])
-            set_rng_state(saved["rng"], shuffle, noise)
-            spent = saved["seconds"]
+            with loop.restoring():
+                for name, obj in nets.items():
+                    obj.load_state_dict(saved[name])
+                set_rng_state(saved["rng"], shuffle, noise)
+            spent, within = saved["seconds"], saved.get("within")
         start = time.perf_counter()
         for epoch in range(1 + (saved or {}).get("done", 0), optim.epochs + 1):
             t0, d_sum, g_sum, steps = time.perf_counter(), 0.0, 0.0, 0
+            order = shuffle.get_state()  # before the epoch's permutation
+            if within is not None:  # the rest of the epoch a signal stopped
+                order, (d_sum, g_sum, steps) = within["shuffle"], within["sums"]
+                shuffle.set_state(order)
+                within = None
             for step, idx in enumerate(
                 minibatches(len(zt), optim.batch_size, shuffle, zt.device), 1
             ):
+                if step <= steps:
+                    continue
                 real, wb = zt[idx], wt[idx]
                 for _ in range(config.d_updates):
                     y = torch.randn(
@@ -240,6 +250,11 @@ def train(
                     g_sum + g_loss.item(),
                     steps + 1,
                 )
+                if loop.stopping:  # a signal: save now, an epoch can be long
+                    where = {"shuffle": order, "batch": step}
+                    where["sums"] = (d_sum, g_sum, steps)
+                    at = f"minibatch {step} of epoch {epoch}/{optim.epochs}"
+                    loop.interrupt(epoch - 1, {**state(), "within": where}, at)
             sched_g.step()
             sched_d.step()
             now = time.perf_counter()

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # the log of a job's attempts, kept in its progress directory until it completes
 ATTEMPTS_LOG = "attempts.log"
+# the last line of the preamble Snakemake writes before a rule's script
+PREAMBLE_END = "######## snakemake preamble end #########\n"
 
 
 def log_to(
@@ -111,6 +113,16 @@ class Job:
         return {"dtype": self.dtype, "device": self.device, "progress": self.progress}
 
 
+def script_source() -> str:
+    """The source of the running rule script: the file Python runs, less the
+    preamble Snakemake puts before the script's own lines (it holds the job's
+    pickled ``snakemake`` object, which differs between attempts)."""
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main is None or not Path(main).is_file():
+        return ""
+    return Path(main).read_text().split(PREAMBLE_END, 1)[-1]
+
+
 def start(smk: Any) -> Job:
     """Set a rule's job up from its ``snakemake`` object: the log (``log[0]``)
     and torch threads (``threads``), the dtype (``params.dtype``), the device
@@ -119,7 +131,8 @@ def start(smk: Any) -> Job:
     ``progress_seconds``, the save intervals), each where the rule declares it.
 
     The progress is keyed by the rule, the wildcards, the bytes of the input
-    files (the code among them) and the params. The job's log also goes to its
+    files (the modules of `laser` among them), the params and the script's
+    source. The job's log also goes to its
     progress directory, so that the log of a rerun starts with those of the
     interrupted attempts."""
     res = smk.resources
@@ -129,14 +142,18 @@ def start(smk: Any) -> Job:
     progress = Progress.off()
     if steps is not None or seconds is not None:
         directory = Progress.directory_of(smk.rule, wildcards)
+        params = dict(smk.params.items())
+        key = job_key(smk.rule, wildcards, smk.input, params, script_source())
+        progress = Progress(directory, key, int(steps or 0), float(seconds or 0))
+        stale = progress.claim()  # a stale directory goes, its log with it
         rerun = (directory / ATTEMPTS_LOG).is_file()
         log_to(smk.log[0], smk.threads, copy=directory / ATTEMPTS_LOG)
+        if stale:
+            log.warning("%s", stale)
         if rerun:
             log.info(
                 "--- %s: a rerun, the log above is the earlier attempts'", smk.rule
             )
-        key = job_key(smk.rule, wildcards, smk.input, dict(smk.params.items()))
-        progress = Progress(directory, key, int(steps or 0), float(seconds or 0))
     else:
         log_to(smk.log[0], smk.threads)
     dtype = getattr(smk.params, "dtype", None)

@@ -1,10 +1,13 @@
 """Runs one kind of long loop, small, with saved progress, for test_progress.py.
 
-    python progress_driver.py KIND PROGRESS_DIR OUT [--off]
+    python progress_driver.py KIND PROGRESS_DIR OUT [--off | --signal]
 
 writes the loop's result (a model's state or the samples) to OUT as bytes, and
-logs to stderr. Each step sleeps 40 ms, so that a test can kill the process
-between any two steps. --off runs without saved progress (the reference).
+logs to stderr. Each step sleeps 40 ms and saves, so that a test can kill the
+process between any two steps. --off runs without saved progress (the
+reference); --signal saves only on a signal (and at the end), and each
+minibatch of a training sleeps 10 ms instead, so that a signal lands inside an
+epoch.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from laser.training import OptimConfig
 STEP_SECONDS = 0.04
 
 
-def _slow_step(step):
-    def slowed(self, done, state, final=False):
-        time.sleep(STEP_SECONDS)
-        step(self, done, state, final)
+def _slow_step(step, seconds=STEP_SECONDS):
+    def slowed(self, *args, **kwargs):
+        time.sleep(seconds)
+        return step(self, *args, **kwargs)
 
     return slowed
 
@@ -110,11 +113,15 @@ if __name__ == "__main__":
         level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s"
     )
     kind, directory, out = sys.argv[1:4]
-    progress_module.Loop.step = _slow_step(progress_module.Loop.step)
+    if "--signal" in sys.argv:
+        stopping = progress_module.Loop.stopping.fget
+        progress_module.Loop.stopping = property(_slow_step(stopping, 0.01))
+        p = Progress(directory, key=f"test-{kind}")
+    else:
+        progress_module.Loop.step = _slow_step(progress_module.Loop.step)
+        p = Progress(directory, key=f"test-{kind}", every_steps=1)
     if "--off" in sys.argv:
         p = Progress.off()
-    else:
-        p = Progress(directory, key=f"test-{kind}", every_steps=1)
     data = run(kind, p)
     with open(out, "wb") as f:
         f.write(data)

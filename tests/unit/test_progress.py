@@ -19,6 +19,7 @@ import torch
 
 from laser import progress as progress_module
 from laser.progress import Progress, job_key
+from laser.workflow import cleanup
 
 DRIVER = Path(__file__).with_name("progress_driver.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -43,39 +44,80 @@ def _saves(log: Path) -> list[int]:
     ]
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_a_loop_killed_at_a_random_step_resumes_to_the_same_bytes(
-    kind: str, tmp_path: Path
-) -> None:
-    reference = _driver(kind, tmp_path, "reference", "--off")
-    assert reference.wait(timeout=120) == 0, (tmp_path / "reference.log").read_text()
-    expected = (tmp_path / "reference").read_bytes()
+# saves of a run never stopped (one per step; rejection's steps vary, about 40)
+SAVES = {"flow": 12, "classifier": 12, "gan": 12, "omnifold": 16, "hmc": 30,
+         "langevin": 40, "rejection": 30}  # fmt: skip
 
-    rng = random.Random(f"{kind}-{os.getpid()}")
-    first = _driver(kind, tmp_path, "first")
-    log = tmp_path / "first.log"
-    # the total steps of the job's loops, known from a run never stopped: the
-    # driver saves after every step
-    wanted = rng.randint(2, 8)
+
+def _reference(kind: str, tmp: Path) -> bytes:
+    reference = _driver(kind, tmp, "reference", "--off")
+    assert reference.wait(timeout=120) == 0, (tmp / "reference.log").read_text()
+    return (tmp / "reference").read_bytes()
+
+
+def _kill_after(proc: subprocess.Popen, log: Path, saves: int, rng) -> None:
+    """SIGKILL `proc` at a random time in the step after its `saves`-th save."""
     end = time.monotonic() + 120
-    while len(_saves(log)) < wanted:
-        assert first.poll() is None, log.read_text()
+    while len(_saves(log)) < saves:
+        assert proc.poll() is None, log.read_text()
         assert time.monotonic() < end, log.read_text()
         time.sleep(0.005)
     time.sleep(rng.uniform(0, 0.04))  # anywhere within the next step
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_loop_killed_at_random_steps_resumes_to_the_same_bytes(
+    kind: str, tmp_path: Path
+) -> None:
+    """Killed twice by SIGKILL, at a random step of the first half and, after a
+    resume, at one of the second half (HMC and Langevin then past their burn-in,
+    OmniFold in its second iteration), then run to the end."""
+    expected = _reference(kind, tmp_path)
+    rng = random.Random(f"{kind}-{os.getpid()}")
+    total = SAVES[kind]
+    first = rng.randint(2, total // 2)
+    second = rng.randint(total // 2 + 1, total - 2)
+    _kill_after(_driver(kind, tmp_path, "first"), tmp_path / "first.log", first, rng)
     assert not (tmp_path / "first").exists()
     assert list((tmp_path / "progress").glob("*.pt")), "no progress saved"
-
-    second = _driver(kind, tmp_path, "first")  # the rerun: same output path
-    text_log = tmp_path / "first.log"
-    assert second.wait(timeout=120) == 0, text_log.read_text()
-    text = text_log.read_text()
-    resumed = [int(s) for s in re.findall(r"resumed at step (\d+)/", text)]
-    assert resumed and resumed[-1] >= 1, text
-    assert (tmp_path / "first").read_bytes() == expected
+    done = len(_saves(tmp_path / "first.log"))
+    proc = _driver(kind, tmp_path, "second")
+    _kill_after(proc, tmp_path / "second.log", second - done, rng)
+    third = _driver(kind, tmp_path, "out")  # the output path of every run
+    assert third.wait(timeout=120) == 0, (tmp_path / "out.log").read_text()
+    for name in ("second", "out"):
+        text = (tmp_path / f"{name}.log").read_text()
+        assert re.search(r"resumed at step [1-9]\d*/", text), text
+    assert (tmp_path / "out").read_bytes() == expected
     assert not (tmp_path / "progress").exists()  # cleared at the end
+
+
+@pytest.mark.parametrize("kind", ["flow", "classifier", "gan"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_inside_an_epoch_saves_there_and_resumes_to_the_same_bytes(
+    kind: str, sig: int, tmp_path: Path
+) -> None:
+    """A training with no saves by time or count: a signal at a random time saves
+    after the minibatch it interrupts (an epoch of the paper's GAN is longer than
+    SLURM's 30 s between SIGTERM and SIGKILL), and the rerun continues there."""
+    expected = _reference(kind, tmp_path)
+    rng = random.Random(f"{kind}-{sig}-{os.getpid()}")
+    proc = _driver(kind, tmp_path, "first", "--signal")
+    log = tmp_path / "first.log"
+    end = time.monotonic() + 120
+    while len(re.findall(r"epoch \d+/", log.read_text())) < 2:
+        assert proc.poll() is None and time.monotonic() < end, log.read_text()
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0, 0.1))
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == 128 + sig, log.read_text()
+    assert re.search(r"stopped by SIG\w+ at minibatch \d+ of epoch", log.read_text())
+    rerun = _driver(kind, tmp_path, "first", "--signal")  # the same output path
+    assert rerun.wait(timeout=120) == 0, log.read_text()
+    assert "minibatches into the next from" in log.read_text()
+    assert (tmp_path / "first").read_bytes() == expected
 
 
 # --- the rules of a save -------------------------------------------------------------
@@ -119,8 +161,10 @@ def test_saves_after_the_interval_of_wall_time(tmp_path: Path, monkeypatch) -> N
     assert _saved_steps(tmp_path / "p" / "01-fake.pt") == 3
 
 
-def test_off_saves_nothing_and_each_loop_of_a_job_has_its_file(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_off_saves_nothing_and_each_loop_of_a_job_has_its_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     assert _fake_loop(Progress.off(), 5) == [1, 2, 3, 4, 5]
     assert list(tmp_path.iterdir()) == []
     p = Progress(tmp_path / "p", "key")
@@ -243,7 +287,7 @@ def test_a_signal_in_a_loop_saves_and_stops(tmp_path: Path, sig: int) -> None:
     res = _python(script, tmp_path / "p")
     assert res.returncode == 128 + sig, res.stderr  # 143, 130
     assert "not reached" not in res.stdout
-    assert f"stopped by {signal.Signals(sig).name} after step 4/10" in res.stderr
+    assert f"stopped by {signal.Signals(sig).name} at step 4/10" in res.stderr
     assert _saved_steps(tmp_path / "p" / "01-fake.pt") == 4
     # outside a loop the signal stops the process at once, as without a handler
     script = (
@@ -278,7 +322,7 @@ def test_a_run_removes_the_progress_of_the_jobs_that_completed(
         _fake_loop(p, 3)
     time.sleep(0.01)
     (out / "a.pt").write_bytes(b"new")
-    assert [(r, w) for r, w, _ in progress_module.saved_jobs(root)] == [
+    assert [(r, w) for r, w, _ in cleanup.saved_jobs(root)] == [
         ("gone", {"dataset": "a"}),
         ("train", {"dataset": "a"}),
         ("train", {"dataset": "b"}),
@@ -288,10 +332,58 @@ def test_a_run_removes_the_progress_of_the_jobs_that_completed(
     def outputs_of(rule: str, wildcards: dict) -> list | None:
         return None if rule == "gone" else outputs[rule, wildcards["dataset"]]
 
-    removed = progress_module.clear_completed(outputs_of, root)
+    removed = cleanup.clear_completed(outputs_of, root)
     assert removed == [root / "train" / "dataset=a"]
     assert sorted(p.name for p in (root / "train").iterdir()) == [
         "dataset=b",
         "dataset=c",
     ]
     assert (root / "gone" / "dataset=a").is_dir()
+
+
+def test_a_directory_of_another_job_is_removed_when_a_job_claims_it(
+    tmp_path: Path,
+) -> None:
+    d = tmp_path / "progress" / "train_baseline" / "dataset=g"
+    old = Progress(d, "old key", every_steps=1)
+    assert old.claim() is None
+    _fake_loop(old, 5, stop=3)
+    (d / "attempts.log").write_text("the old job's log\n")
+    assert Progress(d, "old key").claim() is None  # the same job: kept
+    assert (d / "01-fake.pt").exists()
+    stale = Progress(d, "new key").claim()
+    assert "discarded, stale" in stale and str(d) in stale
+    assert sorted(f.name for f in d.iterdir()) == ["KEY"]
+    assert (d / "KEY").read_text() == "new key"
+
+
+def test_a_save_that_does_not_fit_is_removed_with_an_error(tmp_path: Path) -> None:
+    model = torch.nn.Linear(2, 2)
+    p = Progress(tmp_path / "p", "k")
+    with p.loop("fake", 3) as loop:
+        loop.save(1, {"model": {"weight": torch.zeros(5, 5)}})
+    p = Progress(tmp_path / "p", "k")
+    with p.loop("fake", 3) as loop:
+        saved = loop.resume()
+        with pytest.raises(RuntimeError, match="does not fit this loop.*rerun the job"):
+            with loop.restoring():
+                model.load_state_dict(saved["model"])
+    assert not (tmp_path / "p" / "01-fake.pt").exists()
+
+
+def test_the_script_source_leaves_out_snakemake_s_preamble(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from laser.workflow import job
+
+    script = tmp_path / "tmpabc.train_baseline.py"
+    script.write_text(
+        "######## snakemake preamble start ########\n"
+        "import pickle; snakemake = pickle.loads(b'attempt 1')\n"
+        + job.PREAMBLE_END
+        + "print('the script')\n"
+    )
+    main = type(sys)("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert job.script_source() == "print('the script')\n"

@@ -133,14 +133,19 @@ def test_killed_jobs_continue_from_their_progress_to_the_same_bytes(
         "results/gaussians/hmc/samples.npz",
         "results/gaussians/hmc/diagnostics.tsv",
     ]
-    changes = {"baseline": {"epochs": 12}, "progress": {"steps": 1}}
+    # 10x the tiny training set: the baseline's epochs take about 0.1 s each
+    changes = {
+        "data": {"n_train": 30_000},
+        "baseline": {"epochs": 30},
+        "progress": {"steps": 1},
+    }
     runs = {}
     for name in ("reference", "killed"):
         runs[name] = copy_workflow((tmp_path / name).mkdir() or tmp_path / name)
         write_config(runs[name], "resume.yaml", **changes)
     work = runs["killed"]
     args = [targets[1], "--configfile", "resume.yaml"]
-    _kill_job_when(work, args, "train_baseline", r"progress saved at step 5/12")
+    _kill_job_when(work, args, "train_baseline", r"progress saved at step 5/30")
     _kill_job_when(work, args, "run_hmc", r"progress saved at step 30/60")
     res = snakemake(work, *args)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -315,27 +315,36 @@ def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None
     assert res.returncode == 0, out[-8000:]
     assert (work / target).exists()
     log = (work / "logs" / "train_baseline" / "gaussians.log").read_text()
-    # every attempt but the last stopped on SIGTERM after saving; each retry
-    # continued from the save before it
-    stops = [int(s) for s in re.findall(r"stopped by SIGTERM after step (\d+)/", log)]
-    resumed = [int(s) for s in re.findall(r"resumed at step (\d+)/", log)]
+    # every attempt but the last stopped on SIGTERM, saving after the minibatch it
+    # was in; each retry continued from the save before it
+    stops = [
+        (int(e) - 1, int(b)) if e else (int(s), 0)
+        for b, e, s in re.findall(
+            r"stopped by SIGTERM at (?:minibatch (\d+) of epoch (\d+)|step (\d+))/",
+            log,
+        )
+    ]
+    resumed = [
+        (int(s), int(b or 0))
+        for s, b in re.findall(
+            r"resumed at step (\d+)/1200(?: and (\d+) minibatches)?", log
+        )
+    ]
     # (an attempt that SLURM ends just after the training, while Snakemake records
     # the job, reruns from the final save: "resumed at step 1200/1200")
     assert stops and resumed[: len(stops)] == stops, log[-5000:]
-    assert set(resumed[len(stops) :]) <= {1200}, resumed
-    assert stops == sorted(stops) and stops[0] > 0, stops
+    assert set(resumed[len(stops) :]) <= {(1200, 0)}, resumed
+    assert stops == sorted(stops) and stops[0] > (0, 0), stops
     assert "flow epoch 1200/1200" in log
     assert not (work / "progress").exists()
-    # SLURM ended the first attempts for their time limit
-    ids = re.findall(r"submitted with SLURM jobid (\d+)", out)
-    states = []
-    for job_id in ids:
-        show = _scontrol_job(job_id)
-        if "rule_train_baseline" in show:
-            states.append(re.search(r"JobState=(\w+)", show).group(1))
-    assert states[-1] == "COMPLETED" and len(states) == len(resumed) + 1, states
-    assert set(states[:-1]) == {"TIMEOUT"}, states
+    # SLURM ended the attempts before the last for their time limit (scontrol
+    # knows a finished job for MinJobAge seconds; one it forgot is left out)
+    ids = re.findall(r"SLURM jobid (\d+) \(log: \S+/rule_train_baseline/", out)
+    assert len(ids) == len(resumed) + 1, out[-5000:]
+    states = [re.search(r"JobState=(\w+)", _scontrol_job(i)) for i in ids]
+    assert states[-1] and states[-1].group(1) == "COMPLETED", states
+    assert {s.group(1) for s in states[:-1] if s} <= {"TIMEOUT"}, states
     print(
-        f"train_baseline past its wall time: {len(states)} attempts, stopped at "
-        f"epochs {stops}, {time.monotonic() - t0:.0f} s"
+        f"train_baseline past its wall time: {len(ids)} attempts, stopped at "
+        f"(epochs, minibatches) {stops}, {time.monotonic() - t0:.0f} s"
     )
