@@ -37,7 +37,7 @@ from laser import io
 from laser.blackbox import omnifold
 from laser.datasets import TOYS
 from laser.evaluation import summary, weights
-from laser.latent import langevin, rejection
+from laser.latent import diagnostics, langevin
 from laser.models import refiners
 from laser.workflow import estimate
 from laser.workflow.config import validate
@@ -449,7 +449,7 @@ def test_sampler_diagnostics_tables(run: Path) -> None:
     for dataset in DATASETS:
         out = run / "results" / dataset
         t = pd.read_csv(out / "rejection" / "diagnostics.tsv", sep="\t")
-        assert list(t.columns) == rejection.REJECTION_COLUMNS and len(t) == 1
+        assert list(t.columns) == diagnostics.REJECTION_COLUMNS and len(t) == 1
         row = t.iloc[0]
         assert row["samples"] == n and row["accepted"] >= n
         assert row["bound_source"] == "pilot"
