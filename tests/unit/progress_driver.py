@@ -1,19 +1,19 @@
 """Runs one kind of long loop, small, with saved progress, for test_progress.py.
 
-    python progress_driver.py KIND PROGRESS_DIR OUT [--off | --signal]
+    python progress_driver.py KIND PROGRESS_DIR OUT [--off | --signal [SIG:K]]
 
 writes the loop's result (a model's state or the samples) to OUT as bytes, and
 logs to stderr. Each step sleeps 40 ms and saves, so that a test can kill the
 process between any two steps. --off runs without saved progress (the
-reference); --signal saves only on a signal (and at the end), and each
-minibatch of a training sleeps 10 ms instead, so that a signal lands inside an
-epoch.
+reference); --signal saves only on a signal (and at the end), and with SIG:K the
+process sends itself signal SIG in its K-th minibatch of training.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import sys
 import time
 
@@ -114,8 +114,19 @@ if __name__ == "__main__":
     )
     kind, directory, out = sys.argv[1:4]
     if "--signal" in sys.argv:
-        stopping = progress_module.Loop.stopping.fget
-        progress_module.Loop.stopping = property(_slow_step(stopping, 0.01))
+        at = sys.argv[sys.argv.index("--signal") + 1 :]
+        if at:  # signal SIG in the K-th minibatch (each asks whether to stop)
+            sig, k = map(int, at[0].split(":"))
+            stopping = progress_module.Loop.stopping.fget
+            calls = iter(range(1, 10**9))
+
+            def signalled(self):
+                if next(calls) == k:
+                    os.kill(os.getpid(), sig)
+                    time.sleep(0.01)  # the handler runs
+                return stopping(self)
+
+            progress_module.Loop.stopping = property(signalled)
         p = Progress(directory, key=f"test-{kind}")
     else:
         progress_module.Loop.step = _slow_step(progress_module.Loop.step)
