@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from laser import datasets, io
+from laser import io
+from laser.data import toys as datasets
 from laser.models import classifier, flows
 from laser.models.classifier import ClassifierConfig
 from laser.models.flows import FlowConfig

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from laser import datasets
+from laser.data import toys as datasets
 from laser.evaluation import histograms, metrics
 
 N_SAMPLES, BINS, SEED = 2_000_000, 100, 0

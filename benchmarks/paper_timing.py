@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from laser import datasets
+from laser.data import toys as datasets
 from laser.evaluation import histograms, metrics
 from laser.latent import target
 from laser.latent.hmc import HMCConfig, hmc_step, potential_and_grad

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from common import Row, machine, per_call, print_rows, write_rows
 from torch.utils.data import DataLoader, TensorDataset
 
-from laser import datasets
+from laser.data import toys as datasets
 from laser.models import classifier, flows, gan
 from laser.models.classifier import ClassifierConfig
 from laser.models.flows import FlowConfig

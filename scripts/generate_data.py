@@ -1,6 +1,7 @@
 """Rule generate_data: draw the toy's training, classifier, truth and test samples."""
 
-from laser import datasets, io
+from laser import io
+from laser.data import toys as datasets
 from laser.seeding import derive_seed
 from laser.workflow import job
 

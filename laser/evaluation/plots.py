@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
-from laser.datasets import TOYS  # noqa: E402
+from laser.data.toys import TOYS  # noqa: E402
 from laser.methods import label
 
 __all__ = ["Panel", "title", "figure_grid", "weight_figure"]

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from laser.datasets import TOYS
+from laser.data.toys import TOYS
 from laser.evaluation import histograms, metrics, topology
 from laser.methods import method_rank
 

@@ -21,7 +21,7 @@ import torch
 from scipy.special import expit, logsumexp
 from torch import nn
 
-from laser import datasets
+from laser.data import toys as datasets
 from laser.evaluation import plots
 from laser.latent import oracle
 from laser.models import classifier, generators

@@ -1,7 +1,7 @@
 """The oracle: the HMC method on the exact weights w*(x) = p_data(x) / p_g(x) of a toy.
 
 A perfect classifier has f/(1-f) = p_data/p_g (arXiv:2106.00792, Sec. 3). For the
-paper's toys p_data is known (:func:`laser.datasets.log_prob`) and the flow's
+paper's toys p_data is known (:func:`laser.data.toys.log_prob`) and the flow's
 density p_g is exact (:meth:`laser.models.flows.RealNVP.log_prob`), so the ideal weight,
 pulled back to the latent space as w*(g(z)), can be sampled by the same HMC as the
 learned one. Its scores mark the best a perfect classifier could give: what is left
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from laser import datasets
+from laser.data import toys as datasets
 from laser.latent.hmc import HMCConfig, sample_hmc
 from laser.latent.target import LatentSample, Target
 from laser.models import classifier

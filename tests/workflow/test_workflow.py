@@ -35,7 +35,7 @@ from wf import (
 
 from laser import io
 from laser.blackbox import omnifold
-from laser.datasets import TOYS
+from laser.data.toys import TOYS
 from laser.evaluation import summary, weights
 from laser.latent import diagnostics, langevin
 from laser.models import refiners

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from laser import datasets
+from laser.data import toys as datasets
 from laser.evaluation import topology
 
 BINS = 100  # the paper's evaluation grid

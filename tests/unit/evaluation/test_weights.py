@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from laser import datasets
+from laser.data import toys as datasets
 from laser.evaluation import plots, weights
 from laser.models import classifier, flows
 from laser.models.classifier import LOGIT_BOUND

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from laser import datasets
+from laser.data import toys as datasets
 from laser.latent import hmc, integrator, oracle, target
 from laser.models import flows
 from laser.models.classifier import LOGIT_BOUND

@@ -15,11 +15,12 @@ PACKAGE = ROOT / "laser"
 # the floors, bottom up: a module imports only from its own floor or below
 FLOORS = {
     "base": 0,
-    "models": 1,
-    "latent": 2,
-    "evaluation": 3,
-    "blackbox": 4,
-    "workflow": 5,
+    "data": 1,
+    "models": 2,
+    "latent": 3,
+    "evaluation": 4,
+    "blackbox": 5,
+    "workflow": 6,
 }
 MAX_LINES = 420
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from laser import datasets
-from laser.datasets import TOYS
+from laser.data import toys as datasets
+from laser.data.toys import TOYS
 
 N = 40_000
 
