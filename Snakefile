@@ -50,10 +50,16 @@ include: "rules/plots.smk"
 rule all:
     default_target: True
     input:
-        "results/table3.tsv",
-        "results/table3.md",
+        ["results/table3.tsv", "results/table3.md"] if TOYS else [],
+        ["results/scores.tsv", "results/scores.md"] if EVENTS else [],
         "results/summary.html",
-        expand("results/{dataset}/figure.{ext}", dataset=DATASETS, ext=["png", "pdf"]),
+        expand("results/{dataset}/figure.{ext}", dataset=TOYS, ext=["png", "pdf"]),
+        expand("results/{dataset}/marginals.{ext}", dataset=EVENTS, ext=["png", "pdf"]),
+        [
+            f"results/{d}/corner/{m}.png"
+            for d in EVENTS
+            for m in dataset_methods(config, d)
+        ],
         expand(
             "results/{dataset}/weights/{name}",
             dataset=DATASETS,

@@ -26,6 +26,7 @@ __all__ = [
     "load_table",
     "save_figure",
     "save_text",
+    "save_events",
 ]
 
 log = logging.getLogger(__name__)
@@ -205,4 +206,11 @@ def save_text(text: str, path: str | os.PathLike) -> None:
     """Write a text file (UTF-8) atomically."""
     final, tmp = _atomic_path(path, Path(path).suffix)
     tmp.write_text(text, encoding="utf-8")
+    _replace(tmp, final)
+
+
+def save_events(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write an event table (one row per event) as Parquet, atomically."""
+    final, tmp = _atomic_path(path, ".parquet")
+    df.to_parquet(tmp, index=False)
     _replace(tmp, final)

@@ -19,6 +19,7 @@ rule train_baseline:
         device=DEVICE,
     params:
         settings=settings("baseline"),
+        transforms=transforms,
         dtype=config["dtype"],
         seed=seed("train_baseline"),
     script:
@@ -44,7 +45,7 @@ rule sample_baseline:
         gpu=GPUS,
         device=DEVICE,
     params:
-        n=config["data"]["n_eval"],
+        n=data_size("n_eval"),
         dtype=config["dtype"],
         seed=seed("sample_baseline"),
     script:

@@ -29,7 +29,7 @@ rule sample_blackbox:
         spec=config["blackbox"]["spec"],
         options=config["blackbox"]["options"],
         stochastic=config["blackbox"]["stochastic"],
-        n=config["data"]["n_eval"],
+        n=data_size("n_eval"),
         dtype=config["dtype"],
         seed=seed("sample_blackbox"),
     script:
@@ -186,7 +186,7 @@ rule sample_blackbox_laser:
         spec=config["blackbox"]["spec"],
         options=config["blackbox"]["options"],
         stochastic=config["blackbox"]["stochastic"],
-        n=config["data"]["n_eval"],
+        n=data_size("n_eval"),
         dtype=config["dtype"],
         seed=lambda w: derive_seed(
             config["seed"], "sample_blackbox_laser", w.dataset, w.pullback

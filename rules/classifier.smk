@@ -20,6 +20,7 @@ rule train_classifier:
         device=DEVICE,
     params:
         settings=settings("classifier"),
+        transforms=transforms,
         dtype=config["dtype"],
         seed=seed("train_classifier"),
     script:
@@ -55,6 +56,7 @@ rule compute_weights:
 
 rule weight_diagnostics:
     input:
+        unpack(held_out_events),
         samples="results/{dataset}/dctr/samples.npz",
         baseline="results/{dataset}/baseline/model.pt",
         classifier="results/{dataset}/classifier/model.pt",
@@ -91,7 +93,7 @@ rule weight_diagnostics:
         gpu=GPUS,
         device=DEVICE,
     params:
-        n_calibration=config["data"]["n_classifier"],
+        n_calibration=data_size("n_classifier"),
         bins=config["evaluate"]["calibration_bins"],
         dtype=config["dtype"],
         seed=seed("weight_diagnostics"),

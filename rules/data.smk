@@ -1,5 +1,6 @@
 rule generate_data:
     input:
+        events=event_files,
         code=code("generate_data"),
     output:
         train="results/{dataset}/data/train.npz",
@@ -18,11 +19,38 @@ rule generate_data:
         runtime=runtime("generate_data"),
     params:
         sizes=lambda wildcards: {
-            "train": config["data"]["n_train"],
-            "classifier": config["data"]["n_classifier"],
-            "truth": config["data"]["n_eval"],
-            "truth_test": config["data"]["n_eval"],
+            role: section(config, "data", wildcards.dataset)[key]
+            for role, key in [
+                ("train", "n_train"),
+                ("classifier", "n_classifier"),
+                ("truth", "n_eval"),
+                ("truth_test", "n_eval"),
+            ]
         },
+        source=event_source,
+        transforms=transforms,
         seed=seed("generate_data"),
     script:
         "../scripts/generate_data.py"
+
+
+rule generate_events:
+    input:
+        code=code("generate_events"),
+    output:
+        events="results/{dataset}/data/pythia.parquet",
+    log:
+        "logs/generate_events/{dataset}.log",
+    benchmark:
+        "benchmarks/generate_events/{dataset}.tsv"
+    conda:
+        "../envs/laser.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=mem_mb("generate_events"),
+        runtime=runtime("generate_events"),
+    params:
+        pythia=lambda wildcards: entry(config, wildcards.dataset)["pythia"],
+        seed=seed("generate_events"),
+    script:
+        "../scripts/generate_events.py"

@@ -28,7 +28,7 @@ rule evaluate:
 
 rule table:
     input:
-        metrics=expand("results/{dataset}/metrics.tsv", dataset=DATASETS),
+        metrics=expand("results/{dataset}/metrics.tsv", dataset=TOYS),
         code=code("table"),
     output:
         tsv=report(
@@ -47,3 +47,55 @@ rule table:
         runtime=runtime("table"),
     script:
         "../scripts/table.py"
+
+
+rule evaluate_events:
+    input:
+        unpack(method_samples),
+        truth="results/{dataset}/data/truth.npz",
+        truth_test="results/{dataset}/data/truth_test.npz",
+        code=code("evaluate_events"),
+    output:
+        scores="results/{dataset}/scores.tsv",
+    log:
+        "logs/evaluate_events/{dataset}.log",
+    benchmark:
+        "benchmarks/evaluate_events/{dataset}.tsv"
+    conda:
+        "../envs/laser.yaml"
+    threads: THREADS
+    resources:
+        mem_mb=mem_mb("evaluate_events"),
+        runtime=runtime("evaluate_events"),
+    params:
+        methods=dataset_methods_of,
+        features=lambda wildcards: entry(config, wildcards.dataset)["features"],
+        pairs=lambda wildcards: entry(config, wildcards.dataset).get("pairs"),
+        transforms=transforms,
+        settings=config["evaluate"]["events"],
+        seed=seed("evaluate_events"),
+    script:
+        "../scripts/evaluate_events.py"
+
+
+rule table_events:
+    input:
+        scores=expand("results/{dataset}/scores.tsv", dataset=EVENTS),
+        code=code("table_events"),
+    output:
+        tsv=report(
+            "results/scores.tsv",
+            caption="../report/scores.rst",
+            category="Scores in D dimensions",
+        ),
+        md="results/scores.md",
+    log:
+        "logs/table_events/all.log",
+    conda:
+        "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("table_events"),
+        runtime=runtime("table_events"),
+    script:
+        "../scripts/table_events.py"

@@ -26,7 +26,7 @@ rule run_hmc:
         device=DEVICE,
     params:
         hmc=settings("hmc"),
-        n=config["data"]["n_eval"],
+        n=data_size("n_eval"),
         dtype=config["dtype"],
         seed=seed("run_hmc"),
     script:

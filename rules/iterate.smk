@@ -31,6 +31,7 @@ rule train_classifier_iterated:
         device=DEVICE,
     params:
         settings=settings("classifier"),
+        transforms=transforms,
         dtype=config["dtype"],
         seed=iterated_seed("train_classifier"),
     script:
@@ -112,7 +113,7 @@ rule sample_laser_iterated:
         gpu=GPUS,
         device=DEVICE,
     params:
-        n=config["data"]["n_eval"],
+        n=data_size("n_eval"),
         dtype=config["dtype"],
         seed=iterated_seed("sample_laser"),
     script:

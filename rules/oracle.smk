@@ -25,7 +25,7 @@ rule run_oracle:
         device=DEVICE,
     params:
         hmc=settings("hmc"),
-        n=config["data"]["n_eval"],
+        n=data_size("n_eval"),
         dtype=config["dtype"],
         seed=seed("run_oracle"),
     script:

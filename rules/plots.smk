@@ -37,10 +37,76 @@ rule plot_figure:
         "../scripts/plot_figure.py"
 
 
+rule plot_marginals:
+    input:
+        unpack(method_samples),
+        truth="results/{dataset}/data/truth.npz",
+        code=code("plot_marginals"),
+    output:
+        png=report(
+            "results/{dataset}/marginals.png",
+            caption="../report/marginals.rst",
+            category="Figures",
+            labels={"dataset": "{dataset}", "figure": "marginals"},
+        ),
+        pdf="results/{dataset}/marginals.pdf",
+    log:
+        "logs/plot_marginals/{dataset}.log",
+    benchmark:
+        "benchmarks/plot_marginals/{dataset}.tsv"
+    conda:
+        "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("plot_marginals"),
+        runtime=runtime("plot_marginals"),
+    params:
+        methods=dataset_methods_of,
+        features=lambda wildcards: entry(config, wildcards.dataset)["features"],
+        transforms=transforms,
+        bins=config["evaluate"]["events"]["bins"],
+    script:
+        "../scripts/plot_events.py"
+
+
+rule plot_corner:
+    input:
+        samples="results/{dataset}/{method}/samples.npz",
+        truth="results/{dataset}/data/truth.npz",
+        code=code("plot_corner"),
+    output:
+        png=report(
+            "results/{dataset}/corner/{method}.png",
+            caption="../report/corner.rst",
+            category="Figures",
+            labels={"dataset": "{dataset}", "figure": "corner {method}"},
+        ),
+    log:
+        "logs/plot_corner/{dataset}/{method}.log",
+    benchmark:
+        "benchmarks/plot_corner/{dataset}/{method}.tsv"
+    conda:
+        "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("plot_corner"),
+        runtime=runtime("plot_corner"),
+    params:
+        features=lambda wildcards: entry(config, wildcards.dataset)["features"],
+        transforms=transforms,
+        bins=config["evaluate"]["events"]["pair_bins"],
+    script:
+        "../scripts/plot_events.py"
+
+
 rule summary:
     input:
-        tsv="results/table3.tsv",
-        figures=expand("results/{dataset}/figure.png", dataset=DATASETS),
+        tsv=["results/table3.tsv"] if TOYS else [],
+        scores=["results/scores.tsv"] if EVENTS else [],
+        figures=[
+            f"results/{d}/figure.png" if d in TOYS else f"results/{d}/marginals.png"
+            for d in DATASETS
+        ],
         code=code("summary"),
     output:
         report(

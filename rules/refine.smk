@@ -47,7 +47,7 @@ rule sample_laser:
         gpu=GPUS,
         device=DEVICE,
     params:
-        n=config["data"]["n_eval"],
+        n=data_size("n_eval"),
         dtype=config["dtype"],
         seed=seed("sample_laser"),
     script:

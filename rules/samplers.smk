@@ -26,7 +26,7 @@ rule run_rejection:
         device=DEVICE,
     params:
         rejection=settings("rejection"),
-        n=config["data"]["n_eval"],
+        n=data_size("n_eval"),
         dtype=config["dtype"],
         seed=seed("run_rejection"),
     script:
@@ -61,7 +61,7 @@ rule run_langevin:
         device=DEVICE,
     params:
         langevin=settings("langevin"),
-        n=config["data"]["n_eval"],
+        n=data_size("n_eval"),
         dtype=config["dtype"],
         seed=seed("run_langevin"),
     script:

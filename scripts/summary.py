@@ -12,5 +12,7 @@ figures = {
     d: Path(f).read_bytes()
     for d, f in zip(j.params.datasets, j.input.figures, strict=True)
 }
-page = summary.to_html(io.load_table(j.input.tsv), figures)
+table = io.load_table(j.input.tsv[0]) if j.input.tsv else None
+events = io.load_table(j.input.scores[0]) if j.input.scores else None
+page = summary.to_html(table, figures, events=events)
 io.save_text(page, j.output[0])

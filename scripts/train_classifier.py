@@ -3,11 +3,13 @@ data vs fresh samples of the generator (the baseline, or the refined generator o
 the previous round of refinement)."""
 
 from laser import io
+from laser.data.transforms import from_hparams
 from laser.models import classifier, generators, refiners
 from laser.workflow import job, settings
 
 j = job.start(snakemake)
-data = io.load_samples(j.input.data)["x"]
+target = io.load_samples(j.input.data)
+data = target["x"]
 g = io.load_model(j.input.baseline, generators.build, j.dtype, j.device)
 # phi_1 ... phi_k of the rounds before (none: the baseline itself)
 paths = getattr(j.input, "refiners", [])
@@ -15,5 +17,15 @@ chain = [io.load_model(r, refiners.build, j.dtype, j.device) for r in paths]
 generated = generators.Refined(g, chain).sample(len(data), j.params.seed)[-1]
 arch, optim = settings.split(j.params.settings, classifier.ClassifierConfig)
 seed = j.params.seed + 1
-model = classifier.train(data, generated, arch, optim, seed, **j.compute)
+specs = from_hparams(j.params.transforms)
+model = classifier.train(
+    data,
+    generated,
+    arch,
+    optim,
+    seed,
+    **j.compute,
+    w_data=target.get("w"),
+    transforms=specs,
+)
 io.save_model(model, model.hparams, j.output.model)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from laser.methods import label, method_rank
 
-__all__ = ["headline", "to_html"]
+__all__ = ["headline", "events_headline", "to_html"]
 
 
 def _pair(emd: float, jsd: float) -> str:
@@ -60,11 +60,39 @@ def headline(table: pd.DataFrame, convention: str = "paper") -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def events_headline(summary: pd.DataFrame) -> pd.DataFrame:
+    """The scores of datasets of events (:func:`laser.evaluation.events.summarise`)
+    as one row per dataset and metric: the noise floor, then each method's score
+    (means over features; 3 significant digits).
+
+    Examples:
+        >>> s = pd.DataFrame({"dataset": ["z"] * 2, "method": ["truth", "hmc"],
+        ...     "metric": ["w1"] * 2, "value": [0.01, 0.02], "floor": [0.01] * 2})
+        >>> events_headline(s).to_dict("records")
+        [{'dataset': 'z', 'metric': 'w1', 'noise floor': '0.01', 'HMC': '0.02'}]
+    """
+    methods = sorted(set(summary["method"]) - {"truth"}, key=method_rank)
+    out = []
+    for (dataset, metric), group in summary.groupby(["dataset", "metric"], sort=False):
+        by = group.set_index("method")["value"]
+        row = {"dataset": dataset, "metric": metric}
+        row["noise floor"] = f"{by['truth']:.3g}" if "truth" in by.index else ""
+        for m in methods:
+            row[label(m)] = f"{by[m]:.3g}" if m in by.index else ""
+        out.append(row)
+    return pd.DataFrame(out)
+
+
 def to_html(
-    table: pd.DataFrame, figures: Mapping[str, bytes], convention: str = "paper"
+    table: pd.DataFrame | None,
+    figures: Mapping[str, bytes],
+    convention: str = "paper",
+    events: pd.DataFrame | None = None,
 ) -> str:
-    """The landing page's fragment: the :func:`headline` table, then each
-    dataset's figure (PNG bytes), embedded, so that it stands alone.
+    """The landing page's fragment: the :func:`headline` table of the toys (None:
+    no toys), the :func:`events_headline` table of the datasets of events (None:
+    none), then each dataset's figure (PNG bytes), embedded, so that it stands
+    alone.
 
     Examples:
         >>> t = pd.DataFrame({
@@ -75,7 +103,6 @@ def to_html(
         >>> 'id="laser-summary"' in page, page.count("<img")
         (True, 1)
     """
-    head = headline(table, convention)
     parts = [
         # Snakemake's report centres its page vertically, which puts the top of a
         # page taller than the window out of reach: start it at the top instead
@@ -83,13 +110,30 @@ def to_html(
         " {align-items: flex-start; justify-content: flex-start}</style>",
         '<section id="laser-summary" style="width: min(calc(100vw - 22rem), 1500px)">',
         "<h2>Scores</h2>",
-        f"<p>EMD / JSD against an independent truth sample ({html.escape(convention)}"
-        " convention, arXiv:2106.00792 Sec. 4.2); in brackets the paper's Table 3;"
-        " the noise floor is truth against a second truth sample. Lower is better."
-        " Every column, both conventions and the Betti numbers: results/table3.md.</p>",
-        head.to_html(index=False, border=0, classes="laser-scores", escape=True),
-        "<h2>Figures</h2>",
     ]
+    if table is not None:
+        head = headline(table, convention)
+        parts += [
+            f"<p>EMD / JSD against an independent truth sample"
+            f" ({html.escape(convention)} convention, arXiv:2106.00792 Sec. 4.2); in"
+            " brackets the paper's Table 3; the noise floor is truth against a second"
+            " truth sample. Lower is better. Every column, both conventions and the"
+            " Betti numbers: results/table3.md.</p>",
+            head.to_html(index=False, border=0, classes="laser-scores", escape=True),
+        ]
+    if events is not None:
+        parts += [
+            "<p>Datasets of events, in D dimensions: each score averaged over the"
+            " features (w1, jsd) or feature pairs (emd2d, jsd2d), or over all"
+            " features at once (fpd, kpd, and auc, which is 0.5 where a classifier"
+            " cannot tell the method from the truth); the noise floor is a second"
+            " truth sample. Per feature, with errors: results/{dataset}/scores.tsv."
+            "</p>",
+            events_headline(events).to_html(
+                index=False, border=0, classes="laser-scores", escape=True
+            ),
+        ]
+    parts.append("<h2>Figures</h2>")
     for dataset, png in figures.items():
         data = base64.b64encode(png).decode("ascii")
         name = html.escape(dataset)
@@ -98,7 +142,8 @@ def to_html(
             f'<img alt="{name}" src="data:image/png;base64,{data}"'
             ' style="width: 100%; height: auto">',
             f"<figcaption>{name}: truth and each method in feature space (top)"
-            " and latent space (bottom)</figcaption>",
+            " and latent space (bottom), or for events each feature's distribution"
+            " with its ratio to the truth</figcaption>",
             "</figure>",
         ]
     parts.append("</section>")

@@ -215,10 +215,17 @@ def log_weight_agreement(
 
 
 def calibration_logits(
-    clf: Classifier, flow: nn.Module, dataset: str, n: int, seed: int
+    clf: Classifier,
+    flow: nn.Module,
+    dataset: str,
+    n: int,
+    seed: int,
+    data: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Classifier logits of held-out points: a fresh draw of n data points and a
-    fresh draw of n points x = g(z), each with its own seed derived from `seed`.
+    """Classifier logits of held-out points: a fresh draw of n data points (for
+    a toy; for events the first n of `data`, events the classifier never saw)
+    and a fresh draw of n points x = g(z), each with its own seed derived from
+    `seed`.
 
     Independent of the training, classifier, truth and evaluation samples
     (which are drawn with other seeds), as held-out points must be.
@@ -226,7 +233,10 @@ def calibration_logits(
     Returns:
         (logit_data, logit_gen), each (n,) float64, clamped like the weights.
     """
-    x_data = datasets.sample(dataset, n, derive_seed(seed, "data"))
+    if data is None:
+        x_data = datasets.sample(dataset, n, derive_seed(seed, "data"))
+    else:
+        x_data, n = data[:n], min(n, len(data))
     _, x_gen = generators.sample(flow, n, derive_seed(seed, "generated"))
     return classifier.logits(clf, x_data), classifier.logits(clf, x_gen)
 
@@ -281,6 +291,7 @@ def diagnose(
     n_calibration: int,
     seed: int,
     bins: int,
+    data: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """The weight diagnostics of one dataset: :func:`summary`, the calibration
     curve on held-out points (:func:`calibration_logits`) and the figure.
@@ -297,16 +308,18 @@ def diagnose(
         n_calibration: held-out points per class.
         seed: seeds the held-out points.
         bins: bins of the calibration curve.
+        data: held-out data events for a dataset that is not a toy (its
+            independent truth sample); None: fresh draws of the toy.
 
     Returns:
         (summary table, calibration curve, figure).
     """
     exact = (
         oracle.exact_log_weights(g, dataset, dctr["x"])
-        if generators.has_density(g)
+        if generators.has_density(g) and data is None
         else None
     )
-    held_out = calibration_logits(clf, g, dataset, n_calibration, seed)
+    held_out = calibration_logits(clf, g, dataset, n_calibration, seed, data)
     curve = calibration_curve(*held_out, bins=bins)
     table = summary(dataset, dctr["log_w"], curve, exact)
     title = f"{dataset.replace('_', ' ')}: weights w = f/(1-f) of the classifier"

@@ -11,6 +11,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from laser.data.transforms import (
+    FeatureSpec,
+    FeatureTransform,
+    from_hparams,
+    to_hparams,
+)
 from laser.nn import mlp
 from laser.progress import Progress
 from laser.training import OptimConfig, fit
@@ -48,13 +54,25 @@ class ClassifierConfig:
 class Classifier(nn.Module):
     """MLP f(x) = sigmoid(logit(x)) separating data (label 1) from g(z) (label 0).
 
-    Inputs are standardised by fixed buffers set from the training points.
+    Inputs are mapped by the features' transforms (log, logit;
+    :class:`~laser.data.transforms.FeatureTransform`, the identity unless
+    `transforms` say otherwise) and standardised by fixed buffers set from the
+    training points.
     """
 
-    def __init__(self, dim: int, config: ClassifierConfig):
+    def __init__(
+        self,
+        dim: int,
+        config: ClassifierConfig,
+        transforms: list[FeatureSpec] | None = None,
+    ):
         super().__init__()
         self.dim = dim
         self.config = config
+        specs = transforms or [FeatureSpec()] * dim
+        if len(specs) != dim:
+            raise ValueError(f"{len(specs)} transforms for {dim} features")
+        self.transform = FeatureTransform(specs)
         self.net = mlp(dim, 1, config.hidden_layers, config.hidden_units)
         self.register_buffer("shift", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
@@ -62,11 +80,21 @@ class Classifier(nn.Module):
     @property
     def hparams(self) -> dict[str, Any]:
         """Everything `build` needs to rebuild this model."""
-        return {"kind": "classifier", "dim": self.dim, **asdict(self.config)}
+        hp = {"kind": "classifier", "dim": self.dim, **asdict(self.config)}
+        if any(s.kind != "none" for s in self.transform.specs):
+            hp["transforms"] = to_hparams(self.transform.specs)
+        return hp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The logit log f/(1-f) of x (N, D), shape (N,)."""
-        return self.net((x - self.shift) / self.scale).squeeze(-1)
+        y = self.transform(x)[0]  # (N, D)
+        return self.net((y - self.shift) / self.scale).squeeze(-1)
+
+    def standardise_on(self, x: torch.Tensor) -> None:
+        """Set the standardisation from the training points x (N, D)."""
+        y = self.transform(x)[0]  # (N, D)
+        self.shift.copy_(y.mean(0))
+        self.scale.copy_(y.std(0).clamp_min(1e-6))
 
     def log_weight(self, x: torch.Tensor) -> torch.Tensor:
         """log w(x) = logit(x), clamped to +-LOGIT_BOUND (differentiable inside)."""
@@ -78,7 +106,8 @@ def build(hparams: dict[str, Any]) -> Classifier:
     hp = dict(hparams)
     if hp.pop("kind", "classifier") != "classifier":
         raise ValueError(f"not a classifier checkpoint: {hparams}")
-    return Classifier(hp.pop("dim"), ClassifierConfig(**hp))
+    specs = from_hparams(hp.pop("transforms", None))
+    return Classifier(hp.pop("dim"), ClassifierConfig(**hp), specs)
 
 
 def train(
@@ -92,6 +121,7 @@ def train(
     w_data: np.ndarray | None = None,
     w_gen: np.ndarray | None = None,
     progress: Progress | None = None,
+    transforms: list[FeatureSpec] | None = None,
 ) -> Classifier:
     """Train the classifier with binary cross entropy, data = 1, generated = 0.
 
@@ -115,9 +145,13 @@ def train(
         seed: seeds initialisation and shuffling.
         dtype: float32 or float64.
         device: where to train.
-        w_data: optional weights of the data points (N,), finite and >= 0.
+        w_data: optional weights of the data points (N,), finite; negative
+            ones (NLO events) are allowed where the weights sum to > 0: the
+            weighted BCE stays an unbiased estimate of its expectation, whose
+            optimum is the ratio of the (net) densities.
         w_gen: optional weights of the generated points (M,), finite and >= 0.
         progress: the job's saved progress (:func:`laser.training.fit`).
+        transforms: the features' transforms (log, logit), kept in the model.
 
     Raises:
         ValueError: for unequal columns, or weights of the wrong shape, with a
@@ -132,7 +166,7 @@ def train(
         return _train_weighted(
             x_data,
             x_gen,
-            _check_weights(w_data, len(x_data), "w_data"),
+            _check_weights(w_data, len(x_data), "w_data", negative=True),
             _check_weights(w_gen, len(x_gen), "w_gen"),
             config,
             optim,
@@ -140,13 +174,14 @@ def train(
             dtype,
             device,
             progress,
+            transforms,
         )
     torch.manual_seed(seed)
-    model = Classifier(x_data.shape[1], config).to(device=device, dtype=dtype)
+    model = Classifier(x_data.shape[1], config, transforms)
+    model = model.to(device=device, dtype=dtype)
     x = torch.as_tensor(np.concatenate([x_data, x_gen]), dtype=dtype, device=device)
     y = torch.cat([torch.ones(len(x_data)), torch.zeros(len(x_gen))]).to(x)
-    model.shift.copy_(x.mean(0))
-    model.scale.copy_(x.std(0).clamp_min(1e-6))
+    model.standardise_on(x)
     log.info("classifier %s, %d data vs %d generated", config, len(x_data), len(x_gen))
 
     def loss(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
@@ -166,17 +201,21 @@ def train(
     return model
 
 
-def _check_weights(w: np.ndarray | None, n: int, name: str) -> np.ndarray:
-    """Per-point weights (n,) float64: ones for None; else checked."""
+def _check_weights(
+    w: np.ndarray | None, n: int, name: str, negative: bool = False
+) -> np.ndarray:
+    """Per-point weights (n,) float64: ones for None; else checked (negative
+    entries refused unless `negative`)."""
     if w is None:
         return np.ones(n)
     w = np.asarray(w, dtype=np.float64)
     if w.shape != (n,):
         raise ValueError(f"{name} has shape {w.shape}, expected ({n},)")
-    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    bad = np.flatnonzero(~np.isfinite(w) | ((w < 0) & (not negative)))
     if len(bad):
+        need = "finite" if negative else "finite and >= 0"
         raise ValueError(
-            f"{name}[{bad[0]}] = {w[bad[0]]}: weights must be finite and >= 0 "
+            f"{name}[{bad[0]}] = {w[bad[0]]}: weights must be {need} "
             f"({len(bad)} bad rows)"
         )
     if w.sum() <= 0:
@@ -195,18 +234,19 @@ def _train_weighted(
     dtype: torch.dtype,
     device: torch.device | str,
     progress: Progress | None,
+    transforms: list[FeatureSpec] | None = None,
 ) -> Classifier:
     """`train` with per-point weights: weighted BCE, prior log(W_gen / W_data)."""
     torch.manual_seed(seed)
-    model = Classifier(x_data.shape[1], config).to(device=device, dtype=dtype)
+    model = Classifier(x_data.shape[1], config, transforms)
+    model = model.to(device=device, dtype=dtype)
     x = torch.as_tensor(np.concatenate([x_data, x_gen]), dtype=dtype, device=device)
     y = torch.cat([torch.ones(len(x_data)), torch.zeros(len(x_gen))]).to(x)
     w_all = np.concatenate([w_data, w_gen])  # (N + M,)
     # One global scale (mean weight 1) leaves the optimum unchanged; a batch's loss
     # sum w bce / (batch size) is then an unbiased estimate of the weighted BCE.
     w = torch.as_tensor(w_all / w_all.mean(), dtype=dtype, device=device)
-    model.shift.copy_(x.mean(0))
-    model.scale.copy_(x.std(0).clamp_min(1e-6))
+    model.standardise_on(x)
     log.info(
         "weighted classifier %s, %d data (sum w %.6g) vs %d generated (sum w %.6g)",
         config,

@@ -12,6 +12,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from laser.data.transforms import (
+    FeatureSpec,
+    FeatureTransform,
+    from_hparams,
+    to_hparams,
+)
 from laser.nn import mlp
 from laser.progress import Progress
 from laser.seeding import torch_generator
@@ -54,20 +60,41 @@ class RealNVP(nn.Module):
     coordinates affinely with scale and shift predicted by one MLP from the
     other half, then permutes the coordinates (FrEIA 0.2 `AllInOneBlock`).
 
-    The data are standardised by a fixed affine map (`shift`, `scale`, set from
-    the training data) before the coupling blocks, so the generator is
-    g(z) = shift + scale * f^-1(z); its log-determinant is included.
+    The data are mapped feature by feature to the networks' space by `T`
+    (log, logit; :class:`~laser.data.transforms.FeatureTransform`, the identity
+    unless `transforms` say otherwise) and standardised by a fixed affine map
+    (`shift`, `scale`, set from the training data) before the coupling blocks,
+    so the generator is g(z) = T^-1(shift + scale * f^-1(z)), in data units;
+    both log-determinants are included.
+
+    A coupling needs two coordinates: a 1-D flow (D = 1) carries one auxiliary
+    coordinate e ~ N(0, 1) beside x (an augmented flow), its latent space is
+    2-D and g(z) drops e. Its log_prob(x) is then log q(x, e) - log N(e) for a
+    fresh e, which equals log p_g(x) where q has learnt to factorise, as
+    maximum likelihood on (x, e) drives it to.
 
     References:
         Dinh, Sohl-Dickstein, Bengio, arXiv:1605.08803 (RealNVP);
+        Huang, Dinh, Courville, arXiv:2002.07101 (augmented flows);
         arXiv:2106.00792, Sec. 2.1, Eqs. (1)-(2) and Sec. 4.1.
     """
 
-    def __init__(self, dim: int, config: FlowConfig, permutation_seed: int = 0):
+    def __init__(
+        self,
+        dim: int,
+        config: FlowConfig,
+        permutation_seed: int = 0,
+        transforms: list[FeatureSpec] | None = None,
+    ):
         super().__init__()
         self.dim = dim
         self.config = config
         self.permutation_seed = permutation_seed
+        specs = transforms or [FeatureSpec()] * dim
+        if len(specs) != dim:
+            raise ValueError(f"{len(specs)} transforms for {dim} features")
+        self.transform = FeatureTransform(specs)
+        self.width = max(dim, 2)  # coordinates of the couplings: x, and e if D = 1
 
         def subnet(n_in: int, n_out: int) -> nn.Module:
             return mlp(n_in, n_out, config.hidden_layers, config.hidden_units)
@@ -78,7 +105,7 @@ class RealNVP(nn.Module):
         state = np.random.get_state()  # noqa: NPY002
         try:
             np.random.seed(permutation_seed)  # noqa: NPY002
-            inn = Ff.SequenceINN(dim)
+            inn = Ff.SequenceINN(self.width)
             for _ in range(config.n_blocks):
                 inn.append(
                     Fm.AllInOneBlock,
@@ -94,18 +121,23 @@ class RealNVP(nn.Module):
     @property
     def hparams(self) -> dict[str, Any]:
         """Everything `build` needs to rebuild this model."""
-        return {
+        hp = {
             "kind": "realnvp",
             "dim": self.dim,
             "permutation_seed": self.permutation_seed,
             **asdict(self.config),
         }
+        if any(s.kind != "none" for s in self.transform.specs):
+            hp["transforms"] = to_hparams(self.transform.specs)
+        return hp
 
     def set_standardisation(
         self, x: torch.Tensor, w: torch.Tensor | None = None
     ) -> None:
         """Set the fixed affine map from training data x (N, D), weighted by w (N,)
-        where given (the mean and standard deviation of the weighted points)."""
+        where given (the mean and standard deviation of the weighted points), after
+        the feature transforms."""
+        x = self.transform(x)[0]
         if w is None:
             self.shift.copy_(x.mean(0))
             self.scale.copy_(x.std(0).clamp_min(1e-6))
@@ -113,29 +145,46 @@ class RealNVP(nn.Module):
         p = (w / w.sum()).unsqueeze(1)  # (N, 1)
         mean = (p * x).sum(0)  # (D,)
         self.shift.copy_(mean)
-        self.scale.copy_(((p * (x - mean) ** 2).sum(0)).sqrt().clamp_min(1e-6))
+        # with negative weights (NLO events) the variance may come out <= 0
+        var = (p * (x - mean) ** 2).sum(0)  # (D,)
+        self.scale.copy_(var.clamp_min(1e-12).sqrt().clamp_min(1e-6))
+
+    def _encode(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """z (N, L), log|det dz/d(x, e)| (N,) and log N(e) (N,) (0 for D > 1)."""
+        y, log_t = self.transform(x)  # (N, D), (N,)
+        u = (y - self.shift) / self.scale  # (N, D)
+        log_e = u.new_zeros(len(u))  # (N,)
+        if self.width > self.dim:
+            e = torch.randn(len(u), 1).to(u)  # (N, 1)
+            u = torch.cat([u, e], 1)  # (N, 2)
+            log_e = -0.5 * (e**2).sum(1) - 0.5 * np.log(2 * np.pi)
+        z, log_jac = self.inn(u)
+        return z, log_jac + log_t - torch.log(self.scale).sum(), log_e
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Map data x (N, D) to latent z (N, D) with log|det dz/dx| (N,)."""
-        u = (x - self.shift) / self.scale  # (N, D)
-        z, log_jac = self.inn(u)
-        return z, log_jac - torch.log(self.scale).sum()
+        """Map data x (N, D) to latent z (N, L) with log|det dz/dx| (N,); L = D,
+        or 2 for D = 1, whose auxiliary coordinate e ~ N(0, 1) is drawn here."""
+        z, log_jac, _ = self._encode(x)
+        return z, log_jac
 
     @property
     def latent_dim(self) -> int:
-        """Dimension of the latent space z (that of the data, for a flow)."""
-        return self.dim
+        """Dimension L of the latent space z (that of the data; 2 for D = 1)."""
+        return self.width
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """The generator g(z): latent (N, D) to data (N, D)."""
+        """The generator g(z): latent (N, L) to data (N, D), in data units."""
         u, _ = self.inn(z, rev=True)
-        return self.shift + self.scale * u
+        return self.transform.inverse(self.shift + self.scale * u[:, : self.dim])
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """log p_g(x) (N,) by the change of variables, Eq. (2)."""
-        z, log_jac = self(x)
-        log_pz = -0.5 * (z**2).sum(1) - 0.5 * self.dim * np.log(2 * np.pi)
-        return log_pz + log_jac
+        """log p_g(x) (N,) by the change of variables, Eq. (2) (for D = 1 the
+        estimate of the class docstring)."""
+        z, log_jac, log_e = self._encode(x)
+        log_pz = -0.5 * (z**2).sum(1) - 0.5 * self.width * np.log(2 * np.pi)
+        return log_pz + log_jac - log_e
 
 
 def build(hparams: dict[str, Any]) -> RealNVP:
@@ -144,7 +193,8 @@ def build(hparams: dict[str, Any]) -> RealNVP:
     if hp.pop("kind", "realnvp") != "realnvp":
         raise ValueError(f"not a RealNVP checkpoint: {hparams}")
     dim, seed = hp.pop("dim"), hp.pop("permutation_seed")
-    return RealNVP(dim, FlowConfig(**hp), permutation_seed=seed)
+    specs = from_hparams(hp.pop("transforms", None))
+    return RealNVP(dim, FlowConfig(**hp), permutation_seed=seed, transforms=specs)
 
 
 def nll(model: RealNVP, x: torch.Tensor, w: torch.Tensor | None = None) -> torch.Tensor:
@@ -164,6 +214,7 @@ def train(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
+    transforms: list[FeatureSpec] | None = None,
 ) -> RealNVP:
     """Fit a RealNVP to samples x (N, D) by maximum (weighted) likelihood.
 
@@ -175,13 +226,18 @@ def train(
         config: architecture.
         optim: optimiser settings (Sec. 4.1: Adam 1e-3, weight decay 1e-5, x0.999).
         seed: seeds initialisation, permutations and shuffling.
-        weights: optional per-point weights (N,).
+        weights: optional per-point weights (N,); negative ones (NLO events)
+            are allowed: the weighted NLL stays an unbiased estimate of the
+            cross entropy as long as the weights sum to > 0.
         dtype: float32 or float64.
         device: where to train.
         progress: the job's saved progress (:func:`laser.training.fit`).
+        transforms: the features' transforms (log, logit), kept in the model.
     """
     torch.manual_seed(seed)
-    model = RealNVP(x.shape[1], config, permutation_seed=seed % 2**32)
+    model = RealNVP(
+        x.shape[1], config, permutation_seed=seed % 2**32, transforms=transforms
+    )
     model = model.to(device=device, dtype=dtype)
     xt = torch.as_tensor(x, dtype=dtype, device=device)
     tensors = [xt]
@@ -218,6 +274,8 @@ def sample(
     model: RealNVP, n: int, seed: int, batch_size: int = 100_000
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw z ~ N(0, I) and x = g(z): returns (z, x), each (n, D) float32."""
-    z = torch.randn(n, model.dim, generator=torch_generator(seed), dtype=torch.float64)
+    z = torch.randn(
+        n, model.latent_dim, generator=torch_generator(seed), dtype=torch.float64
+    )
     z = z.float()  # stored as float32: x is g of exactly the stored z
     return z.numpy(), transform(model, z, batch_size)

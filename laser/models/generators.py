@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from laser.data.transforms import FeatureSpec
 from laser.models import flows, gan
 from laser.progress import Progress
 from laser.seeding import torch_generator
@@ -54,10 +55,13 @@ def train(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
+    weights: np.ndarray | None = None,
+    transforms: list[FeatureSpec] | None = None,
 ) -> nn.Module:
     """Train the baseline generator on data x (N, D): a RealNVP by maximum
     likelihood for a :class:`~laser.models.flows.FlowConfig`, a GAN with the
-    standard (unit-weight) loss for a :class:`~laser.models.gan.GANConfig`.
+    standard loss for a :class:`~laser.models.gan.GANConfig`, each weighted by
+    the events' `weights` where given.
 
     Args:
         x: training points (N, D).
@@ -65,18 +69,27 @@ def train(
         optim: the optimiser's settings.
         seed: seeds initialisation and shuffling.
         progress: the job's saved progress, to continue an interrupted training.
+        weights: per-event weights of the data (N,), or None.
+        transforms: the features' transforms (log, logit; a flow only).
 
     Returns:
         A :class:`laser.models.flows.RealNVP` or a :class:`laser.models.gan.Generator`.
 
     Raises:
         TypeError: for another architecture.
+        ValueError: for transforms other than ``none`` on a GAN.
     """
     if isinstance(arch, flows.FlowConfig):
-        return flows.train(x, arch, optim, seed, None, dtype, device, progress)
+        return flows.train(
+            x, arch, optim, seed, weights, dtype, device, progress, transforms
+        )
     if isinstance(arch, gan.GANConfig):
+        if transforms and any(t.kind in ("log", "logit") for t in transforms):
+            raise ValueError(
+                "log and logit transforms need a flow baseline (baseline.kind: flow)"
+            )
         return gan.train(
-            x, None, arch, optim, seed, dtype, device, "baseline", progress
+            x, weights, arch, optim, seed, dtype, device, "baseline", progress
         )
     raise TypeError(f"not a generator architecture: {type(arch).__name__}")
 
@@ -107,7 +120,7 @@ def kind_of(model: nn.Module) -> str:
 def has_density(model: nn.Module) -> bool:
     """Whether p_g is exact (:meth:`laser.models.flows.RealNVP.log_prob`): the oracle
     and the exact-weight diagnostics need it."""
-    return isinstance(model, flows.RealNVP)
+    return isinstance(model, flows.RealNVP) and model.dim > 1
 
 
 def sample(

@@ -19,7 +19,15 @@ __all__ = [
     "baseline_kind",
     "blackbox_pullbacks",
     "blackbox_methods",
+    "entry",
+    "is_toy",
+    "dataset_methods",
+    "LATENT_METHODS",
 ]
+
+#: The methods that sample the generator's latent space: a dataset given only by
+#: samples of a generator (``events.<name>.generated``) has none of them.
+LATENT_METHODS = ("hmc", "laser", "rejection", "langevin", "oracle")
 
 
 class ConfigError(ValueError):
@@ -61,12 +69,14 @@ def _describe(err: jsonschema.ValidationError) -> str:
 def _semantic(config: dict[str, Any]) -> list[str]:
     """Checks the schema cannot express: toys defined, ordered ranges, distinct dims."""
     errors: list[str] = []
-    toys = config.get("toys", {})
+    toys, events = config.get("toys", {}), config.get("events", {})
     errors += [
-        f"'datasets' names '{name}', which has no entry under 'toys' (its range)"
+        f"'datasets' names '{name}', which has no entry under 'toys' (a toy's "
+        "range) or 'events' (your own events)"
         for name in config.get("datasets", [])
-        if name not in toys
+        if name not in toys and name not in events
     ]
+    errors += _event_errors(events)
     ranges = {f"toys.{name}.range": toy.get("range") for name, toy in toys.items()}
     ranges["evaluate.latent_range"] = config.get("evaluate", {}).get("latent_range")
     for key, rng in ranges.items():
@@ -106,17 +116,75 @@ def _semantic(config: dict[str, Any]) -> list[str]:
             f"a GAN ('{key}' = gan): drop oracle from 'methods'"
             for name in config.get("datasets", [])
             for key, kind in [baseline_kind(config, name)]
-            if kind == "gan"
+            if kind == "gan" and is_toy(config, name)
         ]
     return errors
 
 
+def _event_errors(events: dict[str, Any]) -> list[str]:
+    """Checks of `events` entries the schema cannot express."""
+    errors = []
+    for name, e in events.items():
+        key = f"events.{name}"
+        sources = [k for k in ("path", "files", "pythia") if k in e]
+        if len(sources) != 1:
+            errors.append(
+                f"'{key}': give exactly one of path, files or pythia, got {sources}"
+            )
+        features = e.get("features", [])
+        unknown = sorted(set(e.get("transforms", {})) - set(features))
+        if unknown:
+            errors.append(f"'{key}.transforms' names {unknown}, not among its features")
+        for low, high in (
+            t["logit"] for t in e.get("transforms", {}).values() if isinstance(t, dict)
+        ):
+            if not low < high:
+                errors.append(f"'{key}.transforms': logit bounds [{low}, {high}]")
+        for pair in e.get("pairs") or []:
+            if len(set(pair)) != 2 or not set(pair) <= set(features):
+                errors.append(
+                    f"'{key}.pairs' has {pair}: two different features of {features}"
+                )
+        if e.get("weight") in features:
+            errors.append(f"'{key}.weight' = {e['weight']!r} is also a feature")
+        if "generator" in e and "generated" in e:
+            errors.append(f"'{key}': give generator or generated, not both")
+    return errors
+
+
+def entry(config: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """The dataset's entry: under `toys` for a toy, under `events` for events."""
+    if dataset in config.get("toys", {}):
+        return config["toys"][dataset]
+    return config.get("events", {}).get(dataset, {})
+
+
+def is_toy(config: dict[str, Any], dataset: str) -> bool:
+    """Whether `dataset` is one of the paper's toys (an entry under `toys`)."""
+    return dataset in config.get("toys", {}) and dataset not in config.get("events", {})
+
+
+def dataset_methods(config: dict[str, Any], dataset: str) -> list[str]:
+    """The methods run for `dataset`: :func:`methods` less the oracle for a dataset
+    that is not a toy (it needs the exact density), and less every method of the
+    latent space (:data:`LATENT_METHODS`, the refinements, the black box) for one
+    given only by samples of a generator (``generated``)."""
+    out = methods(config)
+    if is_toy(config, dataset):
+        return out
+    out = [m for m in out if m != "oracle"]
+    if "generated" in entry(config, dataset):
+        out = [m for m in out if m in ("baseline", "dctr")]
+    return out
+
+
 def baseline_kind(config: dict[str, Any], dataset: str) -> tuple[str, str]:
-    """(config key, kind) of the dataset's baseline generator: the toy's override
-    where it sets one, else `baseline.kind`."""
-    toy = config.get("toys", {}).get(dataset, {}).get("baseline", {})
-    if "kind" in toy:
-        return f"toys.{dataset}.baseline.kind", toy["kind"]
+    """(config key, kind) of the dataset's baseline generator: the dataset's
+    override where it sets one, else `baseline.kind`."""
+    where = "toys" if is_toy(config, dataset) else "events"
+    own = entry(config, dataset).get("baseline", {})
+    if "kind" in own:
+        return f"{where}.{dataset}.baseline.kind", own["kind"]
     return "baseline.kind", config.get("baseline", {}).get("kind", "flow")
 
 
@@ -196,11 +264,12 @@ def validate(config: dict[str, Any], schema_path: str | os.PathLike) -> dict[str
 
 
 def section(config: dict[str, Any], name: str, dataset: str) -> dict[str, Any]:
-    """Settings of section `name` for `dataset`: the global ones, then the toy's
-    overrides (a subsection such as `refiner.flow` key by key), with keys sorted
-    (so that Snakemake sees equal params as equal)."""
+    """Settings of section `name` for `dataset`: the global ones, then the
+    dataset's overrides (under `toys` or `events`; a subsection such as
+    `refiner.flow` key by key), with keys sorted (so that Snakemake sees equal
+    params as equal)."""
     merged = dict(config[name])
-    for key, value in config["toys"][dataset].get(name, {}).items():
+    for key, value in entry(config, dataset).get(name, {}).items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             value = {**merged[key], **value}
         merged[key] = value

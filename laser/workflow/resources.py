@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from laser.workflow.config import methods, section
+from laser.workflow.config import entry, methods, section
 
 __all__ = [
     "GPU_RULES",
@@ -72,6 +72,14 @@ MEASURED_RSS_MB = {
     "plot_figure": 597,
     "table": 300,  # not measured (no benchmark directive); pandas on a few rows
     "summary": 300,  # not measured: the table and the PNG figures into one page
+    # datasets of events (not measured at scale yet: estimates from the arrays they
+    # hold; docs/own-data.md): Pythia's event records in batches, the samples of
+    # every method with the two-sample classifier's, the figures' histograms
+    "generate_events": 1000,
+    "evaluate_events": 1500,
+    "table_events": 300,
+    "plot_marginals": 800,
+    "plot_corner": 600,
 }
 # Rounds k >= 2 of refinement do the work of round 1's rules, through one more
 # network per round (the refiners before them): sized as those rules.
@@ -127,7 +135,7 @@ def compute_seconds(
     """CPU seconds of the rule's computation for `dataset` under this config: the
     measured figure at the paper's settings (float64, 2 threads), scaled by the
     work (epochs, points, iterations, network sizes)."""
-    data = config["data"]
+    data = config["data"] if dataset is None else section(config, "data", dataset)
     n_eval = data["n_eval"] / 2_000_000
     if dataset is not None:
         # the flow's cost per point relative to the paper's 12 blocks x 3 x 48
@@ -212,7 +220,17 @@ def compute_seconds(
         return 0.5 * n / 1_000_000
     if rule_name == "plot_figure":  # 6.0-6.5 s for truth and four methods (fast run)
         return 1.3 * (len(methods(config)) + 1) * n_eval + 1
-    return 5  # table and summary: pandas on a few rows, the figures read
+    if rule_name == "generate_events":  # ESTIMATE: Pythia at the Z pole, ~3300
+        # events/s on one core, with the event shapes ~2000/s
+        return entry(config, dataset).get("pythia", {}).get("n_events", 2e6) / 2000
+    if rule_name == "evaluate_events":  # ESTIMATE: per method the two-sample
+        # classifier (epochs over n_max events) and FPD/KPD, ~60 s at the defaults
+        t = config["evaluate"]["events"]["twosample"]
+        per = 60 * t["epochs"] / 10 * t["n_max"] / 200_000
+        return per * (len(methods(config)) + 1)
+    if rule_name in ("plot_marginals", "plot_corner"):  # histograms of 2M points
+        return 2 * (len(methods(config)) + 1) * n_eval + 5
+    return 5  # tables and summary: pandas on a few rows, the figures read
 
 
 def gan_seconds(s: dict[str, Any], n: int) -> float:
