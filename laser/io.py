@@ -27,6 +27,7 @@ __all__ = [
     "save_figure",
     "save_text",
     "save_events",
+    "load_state",
 ]
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,33 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(ckpt, dict) or {"state_dict", "hparams"} - ckpt.keys():
         raise DataError(f"{path}: checkpoint lacks 'state_dict' and 'hparams'")
     return ckpt
+
+
+def load_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A module's state_dict saved with ``torch.save`` (or a checkpoint of this
+    workflow, whose ``state_dict`` is taken), loaded with ``weights_only=True``.
+
+    Raises:
+        DataError: naming the file, when it is missing, holds pickled code or
+            is not a mapping of names to tensors.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types here
+        raise DataError(
+            f"{path}: not a plain-tensor state_dict, refused "
+            f"({type(e).__name__}: {str(e).splitlines()[0]})"
+        ) from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(
+        isinstance(v, torch.Tensor) for v in state.values()
+    ):
+        raise DataError(f"{path}: not a state_dict (a mapping of names to tensors)")
+    return state
 
 
 def load_model(

@@ -1,5 +1,6 @@
 rule train_baseline:
     input:
+        unpack(own_generator_checkpoint),
         train="results/{dataset}/data/train.npz",
         code=code("train_baseline"),
     output:
@@ -20,6 +21,7 @@ rule train_baseline:
     params:
         settings=settings("baseline"),
         transforms=transforms,
+        generator=own_generator,
         dtype=config["dtype"],
         seed=seed("train_baseline"),
     script:
@@ -28,7 +30,7 @@ rule train_baseline:
 
 rule sample_baseline:
     input:
-        model="results/{dataset}/baseline/model.pt",
+        unpack(baseline_model),
         code=code("sample_baseline"),
     output:
         samples="results/{dataset}/baseline/samples.npz",
@@ -50,3 +52,33 @@ rule sample_baseline:
         seed=seed("sample_baseline"),
     script:
         "../scripts/sample_baseline.py"
+
+
+rule import_generated:
+    input:
+        generated=lambda wildcards: entry(config, wildcards.dataset)["generated"],
+        code=code("import_generated"),
+    output:
+        classifier="results/{dataset}/generated/classifier.npz",
+        samples="results/{dataset}/generated/samples.npz",
+    log:
+        "logs/import_generated/{dataset}.log",
+    conda:
+        "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("generate_data"),
+        runtime=runtime("generate_data"),
+    params:
+        source=lambda wildcards: {
+            "features": entry(config, wildcards.dataset)["features"],
+            "format": entry(config, wildcards.dataset)["format"],
+            "key": entry(config, wildcards.dataset)["key"],
+        },
+        sizes=lambda wildcards: {
+            "classifier": section(config, "data", wildcards.dataset)["n_classifier"],
+            "samples": section(config, "data", wildcards.dataset)["n_eval"],
+        },
+        seed=seed("import_generated"),
+    script:
+        "../scripts/import_generated.py"

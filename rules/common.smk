@@ -197,6 +197,42 @@ def dataset_range(wildcards):
     return config["toys"][wildcards.dataset]["range"]
 
 
+def own_generator(wildcards):
+    """The user's generator of the job's dataset (events.<name>.generator:
+    factory and options), or None: the baseline is trained."""
+    g = entry(config, wildcards.dataset).get("generator")
+    return None if g is None else {"factory": g["factory"], "options": g["options"]}
+
+
+def own_generator_checkpoint(wildcards):
+    """The checkpoint of the user's generator of the job's dataset, if any."""
+    g = entry(config, wildcards.dataset).get("generator")
+    return {} if g is None else {"checkpoint": g["checkpoint"]}
+
+
+def generated_only(dataset):
+    """Whether the dataset gives only samples of a generator (no latent space)."""
+    return "generated" in entry(config, dataset)
+
+
+def baseline_model(wildcards):
+    """The baseline's checkpoint, or for a dataset given only by samples of a
+    generator the part of them kept for evaluation (rule import_generated)."""
+    d = wildcards.dataset
+    if generated_only(d):
+        return {"generated": f"results/{d}/generated/samples.npz"}
+    return {"model": f"results/{d}/baseline/model.pt"}
+
+
+def classifier_generated(wildcards):
+    """The generated points the classifier trains on: fresh ones of the baseline
+    (its checkpoint), or the part of the user's samples kept for it."""
+    d = wildcards.dataset
+    if generated_only(d):
+        return {"generated": f"results/{d}/generated/classifier.npz"}
+    return {"baseline": f"results/{d}/baseline/model.pt"}
+
+
 def held_out_events(wildcards):
     """Held-out data events of a dataset of events (its independent truth
     sample): a toy draws fresh ones instead."""

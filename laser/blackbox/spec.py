@@ -4,7 +4,6 @@ baseline passed to a factory that takes one (:func:`load`)."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from laser import io
+from laser import io, specs
 from laser.blackbox.base import BlackBox
 from laser.models import generators
 
@@ -34,25 +33,7 @@ def resolve(spec: str) -> Callable[..., Any]:
         >>> resolve("laser.blackbox:GaussianSmear") is GaussianSmear
         True
     """
-    if not isinstance(spec, str) or spec.count(":") != 1:
-        raise ValueError(
-            f"black box {spec!r}: expected 'package.module:name' (one colon)"
-        )
-    module_name, name = spec.split(":")
-    if not module_name or not name:
-        raise ValueError(f"black box {spec!r}: empty module or name")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ValueError(
-            f"black box {spec!r}: cannot import module {module_name!r} ({e})"
-        ) from None
-    for part in name.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(
-                f"black box {spec!r}: module {module_name!r} has no {name!r}"
-            )
-        obj = getattr(obj, part)
+    obj = specs.resolve(spec, "black box")
     if not callable(obj) and not isinstance(obj, BlackBox):
         raise ValueError(
             f"black box {spec!r}: {type(obj).__name__} object is not callable"

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from laser.data.transforms import FeatureSpec
-from laser.models import flows, gan
+from laser.models import external, flows, gan
 from laser.progress import Progress
 from laser.seeding import torch_generator
 from laser.training import OptimConfig
@@ -101,6 +101,8 @@ def build(hparams: dict[str, Any]) -> nn.Module:
         return flows.build(hparams)
     if kind in ("gan", "gan_refiner"):
         return gan.build(hparams)
+    if kind == "external":
+        return external.build(hparams)
     raise ValueError(f"not a generator checkpoint (kind {kind!r}): {hparams}")
 
 
@@ -109,8 +111,8 @@ def kind_of(model: nn.Module) -> str:
     GAN, or any refined generator with a GAN among its networks)."""
     if isinstance(model, flows.RealNVP):
         return "flow"
-    if isinstance(model, gan.Generator):
-        return "gan"
+    if isinstance(model, gan.Generator | external.External):
+        return "gan"  # no tractable density
     if isinstance(model, Refined):
         kinds = {kind_of(m) for m in (model.baseline, *model.refiners)}
         return "flow" if kinds == {"flow"} else "gan"

@@ -240,6 +240,10 @@ def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) 
             instance[key] = copy.deepcopy(sub["default"])
         if key in instance:
             _fill_defaults(instance[key], sub, root)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):  # a mapping of names to entries (events)
+        for key in set(instance) - set(schema.get("properties", {})):
+            _fill_defaults(instance[key], extra, root)
 
 
 def validate(config: dict[str, Any], schema_path: str | os.PathLike) -> dict[str, Any]:
