@@ -45,7 +45,9 @@ rule generate_events:
         "benchmarks/generate_events/{dataset}.tsv"
     conda:
         "../envs/laser.yaml"
-    threads: THREADS
+    # Pythia runs in as many processes (blocks of events with their own seeds:
+    # the events do not depend on the number)
+    threads: 2
     resources:
         mem_mb=mem_mb("generate_events"),
         runtime=runtime("generate_events"),

@@ -7,5 +7,7 @@ from laser.workflow import job
 
 j = job.start(snakemake)
 p = j.params.pythia
-events = pythia.generate(p["n_events"], j.params.seed, sqrt_s=p["sqrt_s"])
+events = pythia.generate(
+    p["n_events"], j.params.seed, sqrt_s=p["sqrt_s"], processes=snakemake.threads
+)
 io.save_events(events, j.output.events)

@@ -304,19 +304,37 @@ def split(
 
 
 def draw(
-    source: EventSource, sizes: Mapping[str, int], seed: int
+    source: EventSource,
+    sizes: Mapping[str, int],
+    seed: int,
+    specs: Sequence[FeatureSpec] | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
     """The samples of `sizes` (role -> n, roles of :data:`ROLES`) of a dataset:
     from its one file disjointly (:func:`split`), or each from its own file.
 
-    Every file is read and checked in full (:func:`read`) before any sample is
-    returned, so that bad data stop the workflow before any training."""
+    Every file is read and checked in full (:func:`read`, and every value
+    against its transform's domain where `specs` are given,
+    :func:`laser.data.transforms.domain_errors`) before any sample is returned,
+    so that bad data stop the workflow before any training.
+
+    Raises:
+        DataError: naming the file and every problem found (a feature outside
+            its domain with the file's first such row and the number of rows).
+    """
+
+    def checked(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+        x, w = read(path, source)
+        errors = domain_errors(x, specs, source.features) if specs else []
+        if errors:
+            raise DataError(f"{path}: " + "; ".join(errors))
+        return x, w
+
     if source.path is not None:
-        return split(read(source.path, source), sizes, seed, source.path)
+        return split(checked(source.path), sizes, seed, source.path)
     out = {}
     for i, (role, n) in enumerate(sizes.items()):
         path = source.files[role]
-        out.update(split(read(path, source), {role: n}, seed + i, path))
+        out.update(split(checked(path), {role: n}, seed + i, path))
     return out
 
 
@@ -328,24 +346,15 @@ def prepare(
 ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
     """The workflow's samples of a dataset of events, checked in full first.
 
-    Draws the samples (:func:`draw`), refuses values outside their transform's
-    domain (:func:`laser.data.transforms.domain_errors`, every such feature
-    named with its first row), and dequantises the features that ask for it in
-    the samples that train networks (``train``, ``classifier``); the truth
-    samples keep their integers.
+    Draws the samples (:func:`draw`, which refuses a file with values outside
+    their transform's domain, every such feature named with its first row), and
+    dequantises the features that ask for it in the samples that train
+    networks (``train``, ``classifier``); the truth samples keep their integers.
 
     Raises:
-        DataError: naming the file (or files) and every problem found.
+        DataError: naming the file and every problem found.
     """
-    samples = draw(source, sizes, seed)
-    where = source.path or ", ".join(source.paths)
-    errors = []
-    for x, _ in samples.values():
-        errors += [
-            e for e in domain_errors(x, specs, source.features) if e not in errors
-        ]
-    if errors:
-        raise DataError(f"{where}: " + "; ".join(errors))
+    samples = draw(source, sizes, seed, specs)
     rng = np.random.default_rng([seed, 1])
     for role in ("train", "classifier"):
         if role in samples:

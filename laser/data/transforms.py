@@ -161,15 +161,23 @@ class FeatureTransform(nn.Module):
         return y, log_det
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
-        """x = T^-1(y) for y (N, D): back to data units, inside every domain."""
+        """x = T^-1(y) for y (N, D): back to data units, inside every domain
+        (at least a float32 epsilon of the width away from a logit bound)."""
         if self.identity:
             return y
         x = y.clone()
+        # exp() underflows to 0 and sigmoid() rounds to 1 far out: keep x off the
+        # bounds by a float32 epsilon, so that even samples stored as float32 stay
+        # inside the domain
+        eps = torch.finfo(torch.float32).eps
         if self._log:
-            x[:, self._log] = torch.exp(y[:, self._log])
+            x[:, self._log] = torch.exp(y[:, self._log]).clamp_min(
+                torch.finfo(torch.float32).tiny
+            )
         if self._logit:
             low, width = y.new_tensor(self._low), y.new_tensor(self._width)
-            x[:, self._logit] = low + width * torch.sigmoid(y[:, self._logit])
+            u = torch.sigmoid(y[:, self._logit]).clamp(eps, 1 - eps)  # (N, K)
+            x[:, self._logit] = low + width * u
         return x
 
 
@@ -218,7 +226,11 @@ def dequantise(
     if not cols:
         return x
     out = np.array(x, dtype=np.float64)
-    out[:, cols] += rng.uniform(0.0, 1.0, (len(x), len(cols)))
+    k = out[:, cols]  # (N, K) integers
+    # k + u rounds up to k + 1 where u is within an ulp of 1 (in float32, as the
+    # samples are stored): stop at the largest float32 below k + 1
+    top = np.nextafter((k + 1).astype(np.float32), np.float32(-np.inf))
+    out[:, cols] = np.minimum(k + rng.uniform(0.0, 1.0, k.shape), top)
     return out
 
 
