@@ -7,7 +7,7 @@ from laser.workflow import job, settings
 
 j = job.start(snakemake)
 s = io.load_samples(j.input.samples, required=("z", "w"))
-arch, optim, n = settings.refiner(j.params.settings)
+arch, optim, n = settings.refiner(j.params.settings, latent_dim=s["z"].shape[1])
 p = j.params
 kind = {"generator": p.generator, "n_train": n}
 model = refiners.train(s["z"], s["w"], arch, optim, p.seed, **j.compute, **kind)

@@ -72,12 +72,24 @@ def flat(cls: type, section: Section) -> Any:
 
 
 def refiner(
-    section: Section,
+    section: Section, latent_dim: int | None = None
 ) -> tuple[GANConfig | FlowConfig, OptimConfig, int | None]:
     """The ``refiner`` section: the GAN's keys at its top level, the flow
-    refiner's under ``flow``, chosen by ``kind``; and ``n_train`` (None: all)."""
+    refiner's under ``flow``, chosen by ``kind``; and ``n_train`` (None: all).
+
+    A GAN's ``latent_dim: null`` becomes L + 2 for the generator's latent
+    dimension L (`latent_dim`), the paper's 4 for its 2-D latent spaces.
+
+    Examples:
+        >>> refiner({"kind": "gan", "latent_dim": None}, latent_dim=6)[0].latent_dim
+        8
+    """
     kind = section.get("kind", "gan")
     if kind == "gan":
+        if section.get("latent_dim", 4) is None:
+            if latent_dim is None:
+                raise ValueError("refiner.latent_dim null needs the latent dimension L")
+            section = {**section, "latent_dim": latent_dim + 2}
         arch, opt = split(section, GANConfig)
     elif kind == "flow":
         arch, opt = split(section["flow"], FlowConfig)
