@@ -85,6 +85,7 @@ bench: venv
 	set -o pipefail; $(BIN)/python benchmarks/hmc_speed.py --out $(BENCH)/hmc.tsv 2>&1 | tee $(BENCH)/hmc.log
 	set -o pipefail; $(BIN)/python benchmarks/emd_speed.py --cache .bench-cache/emd_dense.json --out $(BENCH)/emd.tsv 2>&1 | tee $(BENCH)/emd.log
 	set -o pipefail; $(BIN)/python benchmarks/progress_cost.py --out $(BENCH)/progress.tsv 2>&1 | tee $(BENCH)/progress.log
+	set -o pipefail; $(BIN)/python benchmarks/cost_vs_dim.py --out $(BENCH)/dimension.tsv 2>&1 | tee $(BENCH)/dimension.log
 	$(BIN)/python benchmarks/summary.py
 
 ## dag: the rule graph of the workflow as docs/rulegraph.svg (needs graphviz's dot)

@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from laser.evaluation.distances import feature_jsd, fpd, kpd, wasserstein_1d
+from laser.evaluation.distances import feature_jsd, wasserstein_1d
+from laser.evaluation.fpd import fpd, kpd
 from laser.evaluation.histograms import histogram2d
 from laser.evaluation.metrics import scores
 from laser.evaluation.twosample import classifier_auc
@@ -160,7 +161,7 @@ def score_events(
         twosample: Keyword arguments of
             :func:`~laser.evaluation.twosample.classifier_auc`.
         fpd_kpd: ``{"fpd": {...}, "kpd": {...}}``, keyword arguments of
-            :func:`~laser.evaluation.distances.fpd` and ``kpd``.
+            :func:`~laser.evaluation.fpd.fpd` and ``kpd``.
         pair_bins: Bins per axis of the pair histograms; None: `bins`.
         sources: Sample name (``truth``, ``truth_test`` or a method) -> the
             file it came from, named in the errors.

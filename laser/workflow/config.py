@@ -241,9 +241,12 @@ def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) 
         if key in instance:
             _fill_defaults(instance[key], sub, root)
     extra = schema.get("additionalProperties")
-    if isinstance(extra, dict):  # a mapping of names to entries (events)
+    if isinstance(extra, dict) and "properties" in extra:  # named entries (events)
+        # their own keys only: a section of overrides (a $ref, such as
+        # `baseline`) keeps just the keys it sets, the rest come from the section
+        own = {k: v for k, v in extra["properties"].items() if "$ref" not in v}
         for key in set(instance) - set(schema.get("properties", {})):
-            _fill_defaults(instance[key], extra, root)
+            _fill_defaults(instance[key], {"properties": own}, root)
 
 
 def validate(config: dict[str, Any], schema_path: str | os.PathLike) -> dict[str, Any]:

@@ -52,8 +52,20 @@ def log_to(
         handler.setFormatter(fmt)
         root.addHandler(handler)
     logging.captureWarnings(True)
+    sys.excepthook = _log_exception
     if threads is not None:
         torch.set_num_threads(max(1, int(threads)))
+
+
+def _log_exception(kind: type, error: BaseException, trace: Any) -> None:
+    """The job's uncaught error into its log as well: bad input (a ValueError,
+    such as laser.io.DataError, whose message names the file and the problem) as
+    its message alone, anything else with its traceback."""
+    if issubclass(kind, ValueError):
+        log.error("%s: %s", kind.__name__, error)
+    else:
+        log.error("the job failed", exc_info=(kind, error, trace))
+    sys.__excepthook__(kind, error, trace)
 
 
 def resolve_device(name: str = "auto") -> torch.device:

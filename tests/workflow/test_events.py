@@ -20,7 +20,7 @@ from laser import io
 
 pytestmark = pytest.mark.workflow
 
-N_EVENTS = 9000  # 3000 + 3000 + 2 x 1500 drawn from each file
+N_EVENTS = 9000  # 3000 + 3000 + 2 x 1500 drawn from one file
 SIZES = {"n_train": 3000, "n_classifier": 3000, "n_eval": 1500}
 METHODS = ["baseline", "hmc", "laser", "dctr"]
 METRICS = ["w1", "jsd", "emd2d", "jsd2d", "fpd", "kpd", "auc"]
@@ -64,8 +64,8 @@ def events(d: int, n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def write(df: pd.DataFrame, path: Path, fmt: str) -> dict:
-    """Write the events in format `fmt`; the config keys to read them back."""
+def write(df: pd.DataFrame, path: Path, fmt: str) -> None:
+    """Write the events in format `fmt` (HDF5 and ROOT under the key 'events')."""
     if fmt == "csv":
         df.to_csv(path, index=False)
     elif fmt == "tsv":
@@ -79,12 +79,9 @@ def write(df: pd.DataFrame, path: Path, fmt: str) -> dict:
             group = f.create_group("events")
             for c in df:
                 group[c] = df[c].to_numpy()
-        return {"key": "events"}
     elif fmt == "root":
         with uproot.recreate(path) as f:
-            f["tree"] = {c: df[c].to_numpy() for c in df}
-        return {"key": "tree"}
-    return {}
+            f["events"] = {c: df[c].to_numpy() for c in df}
 
 
 SUFFIX = {
@@ -95,33 +92,33 @@ SUFFIX = {
     "hdf5": "h5",
     "root": "root",
 }
-# (format, D, weighted): every format, D = 3 and D = 5
+# (name, D, weighted, the format of each sample's file): every format, at D = 3
+# and D = 5, one file per sample (files:), read with the same key
 CASES = [
-    ("csv", 3, True),
-    ("tsv", 5, False),
-    ("parquet", 3, False),
-    ("npz", 5, True),
-    ("hdf5", 3, True),
-    ("root", 5, False),
+    ("mixed3", 3, True, ("csv", "parquet", "hdf5", "root")),
+    ("mixed5", 5, False, ("npz", "tsv", "root", "hdf5")),
 ]
+ROLES = ("train", "classifier", "truth", "truth_test")
+N_ROLE = {"train": 3000, "classifier": 3000, "truth": 1500, "truth_test": 1500}
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One run over a dataset per format, the user's generator and samples only."""
+    """One run over datasets read from every format, the user's generator and
+    samples without a latent space."""
     work = copy_workflow(tmp_path_factory.mktemp("events"))
     datasets, entries = [], {}
-    for i, (fmt, d, weighted) in enumerate(CASES):
-        name = f"{fmt}{d}"
-        df = events(d, N_EVENTS, seed=i)
-        path = work / f"{name}.{SUFFIX[fmt]}"
-        extra = write(df, path, fmt)
-        features = [c for c in df.columns if c != "weight"]
+    for i, (name, d, weighted, formats) in enumerate(CASES):
+        paths = {}
+        for j, (role, fmt) in enumerate(zip(ROLES, formats, strict=True)):
+            df = events(d, N_ROLE[role], seed=10 * i + j)
+            paths[role] = f"{name}_{role}.{SUFFIX[fmt]}"
+            write(df, work / paths[role], fmt)
         entries[name] = {
-            "path": path.name,
-            "features": features,
+            "files": paths,
+            "key": "events",
+            "features": [c for c in df.columns if c != "weight"],
             "transforms": {"e": "log", "frac": {"logit": [0.0, 1.0]}},
-            **extra,
             **({"weight": "weight"} if weighted else {}),
         }
         datasets.append(name)
@@ -165,8 +162,7 @@ def test_every_format_and_dimension_is_scored(run: Path) -> None:
     """The table has every method and metric for every dataset, finite, and the
     noise floor lies below the baseline's score on every metric."""
     table = io.load_table(run / "results" / "scores.tsv")
-    for fmt, d, _ in CASES:
-        name = f"{fmt}{d}"
+    for name, d, _, _ in CASES:
         rows = table[table["dataset"] == name]
         assert set(rows["method"]) == {"truth", *METHODS}, name
         assert set(rows["metric"]) == set(METRICS), name
@@ -183,8 +179,7 @@ def test_every_format_and_dimension_is_scored(run: Path) -> None:
 def test_samples_are_in_data_units_and_weights_reach_the_training(run: Path) -> None:
     """Every method's samples lie in the transforms' domains (log: > 0, logit:
     inside (0, 1)); a weighted dataset's training files carry the weights."""
-    for fmt, d, weighted in CASES:
-        name = f"{fmt}{d}"
+    for name, d, weighted, _ in CASES:
         for m in METHODS:
             x = io.load_samples(run / "results" / name / m / "samples.npz")["x"]
             assert x.shape[1] == d
@@ -211,8 +206,7 @@ def test_the_user_generator_and_samples_only(run: Path) -> None:
 def test_figures_and_report(run: Path) -> None:
     """A marginals figure per dataset, a corner figure per method, and the
     summary page with the D-dimensional table."""
-    for fmt, d, _ in CASES:
-        name = f"{fmt}{d}"
+    for name, _, _, _ in CASES:
         assert (run / "results" / name / "marginals.png").stat().st_size > 10_000
         for m in METHODS:
             assert (run / "results" / name / "corner" / f"{m}.png").is_file()

@@ -54,10 +54,12 @@ def test_tiny_config_is_valid_and_gets_defaults():
     config = _load(ROOT / "tests" / "configs" / "tiny.yaml")
     original = copy.deepcopy(config)
     out = validate(config, SCHEMA)
-    # tiny.yaml leaves out three keys, which get the schema's defaults
+    # tiny.yaml leaves out these keys, which get the schema's defaults
     assert out["baseline"].pop("clamp") == 2.0
     assert out["classifier"].pop("weight_decay") == 0.0
     assert out.pop("progress") == {"minutes": 10, "steps": 0}
+    assert out.pop("events") == {}
+    assert out["evaluate"].pop("events")["twosample"]["n_max"] == 200_000
     assert out == original
 
 
@@ -71,6 +73,7 @@ def test_defaults_are_filled(cfg):
     assert out["device"] == "auto"
     assert out["baseline"]["clamp"] == 2.0
     assert out["refiner"]["beta2"] == 0.9
+    assert out["evaluate"].pop("events")["bins"] == 50
     assert out["evaluate"] == {
         "bins": 100,
         "dims": [0, 1],
@@ -145,12 +148,12 @@ BAD = [
         _set("toys", "moons", {"range": [[0, 1], [0, 1]]}),
         "'toys': unknown name 'moons'",
     ),
-    ("no_toys", _set("toys", {}), "'toys' = {}"),
+    ("no_toys", _set("toys", {}), "names 'gaussians', which has no entry"),
     ("no_datasets", _set("datasets", []), "'datasets' = []"),
     (
         "unknown_dataset_in_list",
         _set("datasets", ["gaussians", "moons"]),
-        "'datasets.1' = 'moons': must be one of",
+        "'datasets' names 'moons', which has no entry under 'toys'",
     ),
     (
         "repeated_dataset",
@@ -504,3 +507,52 @@ def test_blackbox_pullbacks_and_methods(cfg, pullback, stochastic, expected):
     box = ["blackbox", *(m for p in expected for m in names[p])]
     assert blackbox_methods(cfg) == box
     assert methods(cfg) == [*cfg["methods"], *box]
+
+
+def test_an_events_entry_gets_its_own_defaults_not_the_sections(cfg):
+    """An entry under events gets the defaults of its own keys (format, key,
+    weight, transforms, pairs); a section of overrides keeps only what it sets,
+    so that the global section fills the rest."""
+    cfg["datasets"] = ["mine"]
+    cfg["events"] = {
+        "mine": {"path": "e.csv", "features": ["a", "b"], "baseline": {"epochs": 3}}
+    }
+    out = validate(cfg, SCHEMA)["events"]["mine"]
+    assert out["format"] == "auto" and out["weight"] is None and out["pairs"] is None
+    assert out["baseline"] == {"epochs": 3}
+    assert validate(copy.deepcopy(cfg), SCHEMA)["toys"]["rings"]["baseline"] == {
+        "n_blocks": 20,
+        "hidden_units": 60,
+    }
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"features": ["a"]}, "exactly one of path, files or pythia"),
+        ({"path": "e.csv", "features": ["a"], "transforms": {"b": "log"}}, "not among"),
+        ({"path": "e.csv", "features": ["a"], "weight": "a"}, "also a feature"),
+        ({"path": "e.csv", "features": ["a", "b"], "pairs": [["a", "c"]]}, "pairs"),
+        (
+            {
+                "path": "e.csv",
+                "features": ["a"],
+                "transforms": {"a": {"logit": [1, 0]}},
+            },
+            "logit bounds",
+        ),
+        ({"path": "e.csv", "features": ["a"], "transforms": {"a": "sqrt"}}, "sqrt"),
+    ],
+)
+def test_bad_events_entries_are_named(cfg, entry, message):
+    cfg["datasets"] = ["mine"]
+    cfg["events"] = {"mine": entry}
+    with pytest.raises(ConfigError, match="events") as e:
+        validate(cfg, SCHEMA)
+    assert message in str(e.value)
+
+
+def test_a_dataset_without_an_entry_is_named(cfg):
+    cfg["datasets"] = ["nowhere"]
+    with pytest.raises(ConfigError, match="'nowhere'.*'toys'.*'events'"):
+        validate(cfg, SCHEMA)
