@@ -250,3 +250,24 @@ def test_bad_input_stops_before_any_job(tmp_path: Path, edit, message) -> None:
         (work / "results" / "bad" / "data").iterdir()
     )
     assert not (work / "results" / "bad" / "baseline").exists()
+
+
+def test_the_pythia_rule_on_a_few_events(tmp_path: Path) -> None:
+    """Rule generate_events runs Pythia 8 for a dataset declared with `pythia`
+    and generate_data splits its events: the Z-pole example on 600 events."""
+    pytest.importorskip("pythia8mc")
+    work = copy_workflow(tmp_path)
+    zpole = yaml.safe_load((work / "config" / "zpole.yaml").read_text())
+    zpole["events"]["zpole"]["pythia"]["n_events"] = 600
+    zpole["data"] = {"n_train": 200, "n_classifier": 200, "n_eval": 100}
+    (work / "zpole.yaml").write_text(yaml.safe_dump(zpole))
+    target = "results/zpole/data/truth_test.npz"
+    res = snakemake(work, target, "--configfile", "tiny.yaml", "zpole.yaml")
+    assert res.returncode == 0, res.stderr[-3000:]
+    events = pd.read_parquet(work / "results" / "zpole" / "data" / "pythia.parquet")
+    features = zpole["events"]["zpole"]["features"]
+    assert len(events) == 600 and set(features) <= set(events.columns)
+    assert 0.02 < events["one_minus_thrust"].mean() < 0.12
+    for role, n in [("train", 200), ("classifier", 200), ("truth", 100)]:
+        x = io.load_samples(work / "results" / "zpole" / "data" / f"{role}.npz")["x"]
+        assert x.shape == (n, len(features)) and (x > 0).all()
