@@ -149,7 +149,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "methods": METHODS,
         "data": SIZES,
         "events": entries,
-        "evaluate": {"events": {"twosample": {"n_max": 1500, "epochs": 2}}},
+        "evaluate": {"events": {"twosample": {"n_max": 1500, "epochs": 10}}},
     }
     (work / "events.yaml").write_text(yaml.safe_dump(config))
     res = snakemake(work, "--configfile", "tiny.yaml", "events.yaml", timeout=1500)
