@@ -143,18 +143,23 @@ def save_model(
     _replace(tmp, final)
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a checkpoint with `weights_only=True` (no pickled code is executed)."""
+def _torch_load(path: str | os.PathLike, what: str) -> Any:
+    """``torch.load`` with ``weights_only=True``; a DataError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such checkpoint")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types here
         raise DataError(
-            f"{path}: not a plain-tensor checkpoint, refused "
+            f"{path}: not a plain-tensor {what}, refused "
             f"({type(e).__name__}: {str(e).splitlines()[0]})"
         ) from None
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a checkpoint with `weights_only=True` (no pickled code is executed)."""
+    ckpt = _torch_load(path, "checkpoint")
     if not isinstance(ckpt, dict) or {"state_dict", "hparams"} - ckpt.keys():
         raise DataError(f"{path}: checkpoint lacks 'state_dict' and 'hparams'")
     return ckpt
@@ -168,16 +173,7 @@ def load_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         DataError: naming the file, when it is missing, holds pickled code or
             is not a mapping of names to tensors.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such checkpoint")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many types here
-        raise DataError(
-            f"{path}: not a plain-tensor state_dict, refused "
-            f"({type(e).__name__}: {str(e).splitlines()[0]})"
-        ) from None
+    state = _torch_load(path, "state_dict")
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(
