@@ -237,7 +237,9 @@ def held_out_events(wildcards):
     """Held-out data events of a dataset of events (its independent truth
     sample): a toy draws fresh ones instead."""
     d = wildcards.dataset
-    return {} if is_toy(config, d) else {"truth_test": f"results/{d}/data/truth_test.npz"}
+    return (
+        {} if is_toy(config, d) else {"truth_test": f"results/{d}/data/truth_test.npz"}
+    )
 
 
 def data_size(key):
