@@ -2,7 +2,7 @@
 
 Every test starts from a tiny flow g (with feature transforms, latent dimension
 L = max(D, 2)) and a tiny classifier trained against it, as
-tests/unit/models/test_dimensions.py does, and checks that rejection sampling,
+tests/unit/models/test_models_in_d.py does, and checks that rejection sampling,
 unadjusted Langevin, the GAN and flow refiners and the OmniFold pull-back run
 and return finite output of the right shapes, with one property each. Networks
 are tiny and trained for 1-2 epochs; statistical checks are seeded and loose
