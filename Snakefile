@@ -31,7 +31,7 @@ onerror:
 
 
 wildcard_constraints:
-    dataset="|".join(DATASETS),
+    dataset="|".join(map(re.escape, DATASETS)),
 
 
 include: "rules/data.smk"
@@ -52,6 +52,13 @@ rule all:
     input:
         ["results/table3.tsv", "results/table3.md"] if TOYS else [],
         ["results/scores.tsv", "results/scores.md"] if EVENTS else [],
+        # a study over seeds: every score's mean and sd, the Betti numbers per seed
+        [
+            f"results/{t}_seeds.{e}"
+            for t in (["table3"] if TOYS else []) + (["scores"] if EVENTS else [])
+            for e in ("tsv", "md")
+            if SEEDS > 1
+        ],
         "results/summary.html",
         expand("results/{dataset}/figure.{ext}", dataset=TOYS, ext=["png", "pdf"]),
         expand("results/{dataset}/marginals.{ext}", dataset=EVENTS, ext=["png", "pdf"]),

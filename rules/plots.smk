@@ -103,6 +103,7 @@ rule summary:
     input:
         tsv=["results/table3.tsv"] if TOYS else [],
         scores=["results/scores.tsv"] if EVENTS else [],
+        seeds=["results/table3_seeds.md"] if TOYS and SEEDS > 1 else [],
         figures=[
             f"results/{d}/figure.png" if d in TOYS else f"results/{d}/marginals.png"
             for d in DATASETS

@@ -14,5 +14,6 @@ figures = {
 }
 table = io.load_table(j.input.tsv[0]) if j.input.tsv else None
 events = io.load_table(j.input.scores[0]) if j.input.scores else None
-page = summary.to_html(table, figures, events=events)
+seeds = Path(j.input.seeds[0]).read_text() if j.input.seeds else None
+page = summary.to_html(table, figures, events=events, seeds=seeds)
 io.save_text(page, j.output[0])

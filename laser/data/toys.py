@@ -12,6 +12,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from laser.seeding import split
+
 __all__ = [
     "Toy",
     "TOYS",
@@ -163,11 +165,13 @@ TOYS: dict[str, Toy] = {
 
 
 def sample(name: str, n: int, seed: int) -> np.ndarray:
-    """Draw `n` points of toy `name` with a seeded PCG64 generator, as float32.
+    """Draw `n` points of toy `name` (or of a replica's toy, ``rings.seed2``) with
+    a seeded PCG64 generator, as float32.
 
     Raises:
         ValueError: for an unknown name or n < 1.
     """
+    name = split(name)[0]
     if name not in TOYS:
         raise ValueError(f"unknown dataset '{name}'; known: {sorted(TOYS)}")
     if n < 1:
@@ -197,6 +201,7 @@ def log_prob(name: str, x: Tensor) -> Tensor:
         >>> round(float(log_prob("gaussians", x).exp()), 4)  # 1 / (4 * 2 pi)
         0.0398
     """
+    name = split(name)[0]  # a replica's toy
     if name not in TOYS:
         raise ValueError(f"unknown dataset '{name}'; known: {sorted(TOYS)}")
     return TOYS[name].log_prob(x)

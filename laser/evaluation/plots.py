@@ -17,13 +17,14 @@ from matplotlib.colors import LogNorm  # noqa: E402
 
 from laser.data.toys import TOYS  # noqa: E402
 from laser.methods import label
+from laser.seeding import split
 
 __all__ = ["Panel", "title", "figure_grid", "weight_figure"]
 
 
 def title(dataset: str) -> str:
     """Figure title: the dataset and the true Betti numbers of its support."""
-    b0, b1 = TOYS[dataset].betti
+    b0, b1 = TOYS[split(dataset)[0]].betti
     return f"{dataset.replace('_', ' ')}: true Betti numbers b0 = {b0}, b1 = {b1}"
 
 

@@ -88,11 +88,13 @@ def to_html(
     figures: Mapping[str, bytes],
     convention: str = "paper",
     events: pd.DataFrame | None = None,
+    seeds: str | None = None,
 ) -> str:
     """The landing page's fragment: the :func:`headline` table of the toys (None:
     no toys), the :func:`events_headline` table of the datasets of events (None:
-    none), then each dataset's figure (PNG bytes), embedded, so that it stands
-    alone.
+    none), the Markdown table of a study over seeds
+    (:func:`laser.evaluation.seeds.markdown`; None: one seed), then each
+    dataset's figure (PNG bytes), embedded, so that it stands alone.
 
     Examples:
         >>> t = pd.DataFrame({
@@ -132,6 +134,14 @@ def to_html(
             events_headline(events).to_html(
                 index=False, border=0, classes="laser-scores", escape=True
             ),
+        ]
+    if seeds is not None:
+        parts += [
+            "<h3>Over seeds</h3>",
+            "<p>Mean ± standard deviation over the seeds (config key seeds), the"
+            " ratios of the means to the noise floor's and the Betti numbers of"
+            " every seed: results/table3_seeds.md.</p>",
+            f"<pre>{html.escape(seeds)}</pre>",
         ]
     parts.append("<h2>Figures</h2>")
     for dataset, png in figures.items():

@@ -24,6 +24,7 @@ from laser.models import classifier
 from laser.models.classifier import LOGIT_BOUND
 from laser.models.flows import RealNVP
 from laser.progress import Progress
+from laser.seeding import split
 
 __all__ = [
     "ExactWeight",
@@ -52,7 +53,7 @@ class ExactWeight(nn.Module):
 
     def __init__(self, flow: RealNVP, dataset: str):
         super().__init__()
-        if dataset not in datasets.TOYS:
+        if split(dataset)[0] not in datasets.TOYS:
             raise ValueError(
                 f"no exact density for dataset '{dataset}': the oracle needs one "
                 f"of the toys {sorted(datasets.TOYS)}"

@@ -10,6 +10,7 @@ import jsonschema
 import yaml
 
 from laser.methods import refinement_round
+from laser.seeding import replicas, split
 
 __all__ = [
     "ConfigError",
@@ -19,6 +20,7 @@ __all__ = [
     "baseline_kind",
     "blackbox_pullbacks",
     "blackbox_methods",
+    "datasets",
     "entry",
     "is_toy",
     "dataset_methods",
@@ -152,15 +154,30 @@ def _event_errors(events: dict[str, Any]) -> list[str]:
     return errors
 
 
+def datasets(config: dict[str, Any]) -> list[str]:
+    """The datasets the workflow runs: `datasets`, and for ``seeds`` = k > 1 their
+    replicas ``name.seed2`` ... ``name.seed<k>`` (:func:`laser.seeding.replica`).
+
+    Examples:
+        >>> datasets({"datasets": ["rings"], "seeds": 2})
+        ['rings', 'rings.seed2']
+    """
+    return replicas(list(config.get("datasets", [])), config.get("seeds", 1))
+
+
 def entry(config: dict[str, Any], dataset: str) -> dict[str, Any]:
-    """The dataset's entry: under `toys` for a toy, under `events` for events."""
+    """The dataset's entry: under `toys` for a toy, under `events` for events
+    (for a replica of a study over seeds, ``rings.seed2``, that of ``rings``)."""
+    dataset = split(dataset)[0]
     if dataset in config.get("toys", {}):
         return config["toys"][dataset]
     return config.get("events", {}).get(dataset, {})
 
 
 def is_toy(config: dict[str, Any], dataset: str) -> bool:
-    """Whether `dataset` is one of the paper's toys (an entry under `toys`)."""
+    """Whether `dataset` (or the dataset of a replica) is one of the paper's toys
+    (an entry under `toys`)."""
+    dataset = split(dataset)[0]
     return dataset in config.get("toys", {}) and dataset not in config.get("events", {})
 
 
@@ -184,7 +201,7 @@ def baseline_kind(config: dict[str, Any], dataset: str) -> tuple[str, str]:
     where = "toys" if is_toy(config, dataset) else "events"
     own = entry(config, dataset).get("baseline", {})
     if "kind" in own:
-        return f"{where}.{dataset}.baseline.kind", own["kind"]
+        return f"{where}.{split(dataset)[0]}.baseline.kind", own["kind"]
     return "baseline.kind", config.get("baseline", {}).get("kind", "flow")
 
 
