@@ -20,8 +20,10 @@ from laser.latent.integrator import (
     chain_state,
     chunked,
     leapfrog,
+    normal_like,
     potential_and_grad,
     restore_chains,
+    uniform,
 )
 from laser.latent.target import INITS, LatentSample, Target
 from laser.progress import Progress, rng_state, set_rng_state
@@ -60,9 +62,11 @@ class HMCConfig:
             paper's fixed step).
         target_accept: Mean acceptance probability aimed at when adapting,
             in (0, 1).
+        thin: Iterations per kept draw after burn-in (>= 1): a chain keeps
+            every thin-th state, which drops most repeated states (rejections).
         init: Where the chains of :func:`sample_hmc` start: ``prior`` (z ~
-            N(0, I), the paper) or ``resample`` (prior points resampled by
-            their weights, :meth:`laser.latent.target.Target.start`).
+            N(0, I), the paper), ``resample`` or ``systematic`` (prior points
+            resampled by their weights, :meth:`laser.latent.target.Target.start`).
 
     Raises:
         ValueError: If a field is out of range; the message names the field.
@@ -81,7 +85,8 @@ class HMCConfig:
     chunk_size: int = 10_000  # most rows per call of the log density
     adapt_step_size: bool = False  # dual averaging of the step during burn-in
     target_accept: float = 0.8  # acceptance probability aimed at when adapting
-    init: str = "prior"  # chains start at prior points or resampled prior points
+    init: str = "prior"  # chains start at prior points or resampled ones
+    thin: int = 1  # iterations per kept draw
 
     def __post_init__(self) -> None:
         """Validate the fields."""
@@ -95,6 +100,7 @@ class HMCConfig:
         check_int("HMCConfig", "burn_in", self.burn_in, 0)
         check_int("HMCConfig", "log_every", self.log_every, 1)
         check_int("HMCConfig", "chunk_size", self.chunk_size, 1)
+        check_int("HMCConfig", "thin", self.thin, 1)
         adapt = self.adapt_step_size
         if not isinstance(adapt, bool):
             raise ValueError(f"HMCConfig.adapt_step_size must be a bool, got {adapt!r}")
@@ -133,20 +139,6 @@ class HMCResult:
     burn_in_acceptance_rate: float
     step_size: float = math.nan
     seconds: tuple[float, float] = (math.nan, math.nan)
-
-
-def _randn_like(x: Tensor, generator: torch.Generator) -> Tensor:
-    """Draw standard normals shaped like ``x`` from ``generator``."""
-    draw = torch.randn(
-        x.shape, generator=generator, dtype=x.dtype, device=generator.device
-    )
-    return draw.to(x.device)
-
-
-def _rand(n: int, like: Tensor, generator: torch.Generator) -> Tensor:
-    """Draw ``n`` uniforms on [0, 1) in the dtype of ``like`` from ``generator``."""
-    draw = torch.rand(n, generator=generator, dtype=like.dtype, device=generator.device)
-    return draw.to(like.device)
 
 
 def hmc_step(
@@ -189,7 +181,7 @@ def hmc_step(
         return potential_and_grad(log_prob, x)
 
     eps = config.step_size if step_size is None else step_size
-    p0 = _randn_like(z, generator)  # (C, D)
+    p0 = normal_like(z, generator)  # (C, D)
     z1, p1, u1, grad1 = leapfrog(z, p0, grad_u, eps, config.n_leapfrog, grad_potential)
     h0 = u + 0.5 * p0.square().sum(dim=1)  # (C,)
     h1 = u1 + 0.5 * p1.square().sum(dim=1)  # (C,)
@@ -198,7 +190,7 @@ def hmc_step(
         & torch.isfinite(z1).all(dim=1)
         & torch.isfinite(grad1).all(dim=1)
     )  # (C,)
-    log_uniform = torch.log(_rand(z.shape[0], z, generator))  # (C,)
+    log_uniform = torch.log(uniform(z.shape[0], z, generator))  # (C,)
     # NaN comparisons are False, and non-finite proposals are masked anyway.
     accepted = finite & (log_uniform < h0 - h1)  # (C,)
     z_new = torch.where(accepted[:, None], z1, z)  # (C, D)
@@ -274,7 +266,7 @@ def sample(
         )
 
     n_keep = math.ceil(n_samples / n_chains)
-    n_total = config.burn_in + n_keep
+    n_total = config.burn_in + n_keep * config.thin
     out = torch.empty((n_samples, dim), dtype=init.dtype, device=init.device)
     burn_accepts = torch.zeros((), dtype=torch.long, device=init.device)
     keep_accepts = torch.zeros((), dtype=torch.long, device=init.device)
@@ -282,12 +274,13 @@ def sample(
     step = config.step_size
     start = time.perf_counter()
     logger.info(
-        "HMC: %d chains, D=%d, %d burn-in + %d kept iterations, step %g x %d%s, "
-        "%d rows per call",
+        "HMC: %d chains, D=%d, %d burn-in + %d x %d kept iterations, step %g x %d%s,"
+        " %d rows per call",
         n_chains,
         dim,
         config.burn_in,
         n_keep,
+        config.thin,
         config.step_size,
         config.n_leapfrog,
         f" (adapted during burn-in to acceptance {config.target_accept})"
@@ -298,7 +291,7 @@ def sample(
     burn_seconds = spent = 0.0  # spent: the seconds before a resume
 
     def rows(done: int) -> int:  # samples kept after `done` iterations
-        return min(n_samples, max(0, done - config.burn_in) * n_chains)
+        return min(n_samples, max(0, done - config.burn_in) // config.thin * n_chains)
 
     def state(done: int) -> dict:
         return {
@@ -336,9 +329,11 @@ def sample(
                 if config.adapt_step_size:
                     step = adapt.update(float(prob.mean()))
             else:
-                row = (it - config.burn_in) * n_chains
-                n_rows = min(n_chains, n_samples - row)
-                out[row : row + n_rows] = z[:n_rows]  # (n_rows, D)
+                kept, skip = divmod(it - config.burn_in + 1, config.thin)
+                row = (kept - 1) * n_chains
+                if not skip:  # the thin-th iteration since the last kept one
+                    n_rows = min(n_chains, n_samples - row)
+                    out[row : row + n_rows] = z[:n_rows]  # (n_rows, D)
                 keep_accepts += accepted.sum()
             done = it + 1
             if done % config.log_every == 0 or done == n_total:
@@ -355,7 +350,7 @@ def sample(
                 )
             loop.step(done, partial(state, done))
 
-    acceptance = int(keep_accepts) / (n_keep * n_chains)
+    acceptance = int(keep_accepts) / (n_keep * config.thin * n_chains)
     burn_rate = (
         int(burn_accepts) / (config.burn_in * n_chains) if config.burn_in else math.nan
     )

@@ -16,6 +16,8 @@ __all__ = [
     "leapfrog",
     "chain_state",
     "restore_chains",
+    "normal_like",
+    "uniform",
 ]
 
 #: A log density up to a constant, acting row by row: points (C, D) -> (C,).
@@ -143,3 +145,18 @@ def restore_chains(saved: dict, out: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     kept = saved["samples"]
     out[: len(kept)] = kept.to(out)
     return tuple(saved[k].to(out) for k in ("z", "u", "grad_u"))
+
+
+def normal_like(x: Tensor, generator: torch.Generator) -> Tensor:
+    """Standard normals shaped like ``x`` from ``generator`` (drawn on its
+    device, moved to x's)."""
+    draw = torch.randn(
+        x.shape, generator=generator, dtype=x.dtype, device=generator.device
+    )
+    return draw.to(x.device)
+
+
+def uniform(n: int, like: Tensor, generator: torch.Generator) -> Tensor:
+    """``n`` uniforms on [0, 1) in the dtype of ``like`` from ``generator``."""
+    draw = torch.rand(n, generator=generator, dtype=like.dtype, device=generator.device)
+    return draw.to(like.device)

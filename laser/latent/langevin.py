@@ -67,9 +67,9 @@ class LangevinConfig:
         n_steps: Burn-in steps discarded at the start of every chain (>= 0).
         thin: Steps between kept positions of a chain (>= 1).
         chunk_size: Most rows per call of the log density (>= 1).
-        init: Where chains start: ``prior`` (z ~ N(0, I)) or ``resample``
-            (prior points resampled by their weights,
-            :func:`laser.latent.target.resampled_init`); used by
+        init: Where chains start: ``prior`` (z ~ N(0, I)), ``resample`` or
+            ``systematic`` (prior points resampled by their weights,
+            :func:`laser.latent.target.chain_start`); used by
             :func:`sample_langevin` only.
         log_every: Steps between progress lines in the log (>= 1).
 

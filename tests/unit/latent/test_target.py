@@ -60,7 +60,7 @@ def test_prior_init_is_not_the_target() -> None:
     assert (z.mean(0) - A).abs().max() > 0.4
 
 
-@pytest.mark.parametrize("init", ["prior", "resample"])
+@pytest.mark.parametrize("init", ["prior", "resample", "systematic"])
 def test_sample_hmc_reaches_the_tilted_target(init: str) -> None:
     cfg = hmc.HMCConfig(
         step_size=0.1, n_leapfrog=10, n_chains=500, burn_in=30, chunk_size=128
@@ -80,7 +80,8 @@ def test_sample_hmc_reaches_the_tilted_target(init: str) -> None:
 
 def test_hmc_config_refuses_an_unknown_init() -> None:
     with pytest.raises(
-        ValueError, match=r"HMCConfig.init must be one of \['prior', 'resample'\]"
+        ValueError,
+        match=r"HMCConfig.init must be one of \[.prior., .resample., .systematic.\]",
     ):
         hmc.HMCConfig(n_chains=4, burn_in=0, init="x")
     assert hmc.HMCConfig().init == "prior"
