@@ -1,6 +1,9 @@
 rule train_refiner:
     input:
         samples="results/{dataset}/dctr/samples.npz",
+        # the target q(z) of the flow refiner's reverse-KL term (refiner.reverse_kl)
+        baseline="results/{dataset}/baseline/model.pt",
+        classifier="results/{dataset}/classifier/model.pt",
         code=code("train_refiner"),
     output:
         model="results/{dataset}/laser/refiner.pt",

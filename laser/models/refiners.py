@@ -13,6 +13,8 @@ checkpoint's hparams), and names the caveat of each generator-refiner pair.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,9 +23,20 @@ from torch import nn
 
 from laser.models import flows, gan
 from laser.progress import Progress
-from laser.training import OptimConfig
+from laser.seeding import torch_generator
+from laser.training import OptimConfig, fit
 
-__all__ = ["KINDS", "CAVEATS", "caveat", "train", "build", "sample"]
+__all__ = [
+    "KINDS",
+    "CAVEATS",
+    "caveat",
+    "train",
+    "train_flow",
+    "zero_couplings",
+    "log_prob_of_generated",
+    "build",
+    "sample",
+]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +107,9 @@ def train(
     generator: str = "flow",
     n_train: int | None = None,
     progress: Progress | None = None,
+    identity: bool = False,
+    reverse_kl: float = 0.0,
+    log_q: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> nn.Module:
     """Train the refiner on weighted latent points: a GAN with the weighted loss
     for a :class:`~laser.models.gan.GANConfig`, a RealNVP by weighted maximum
@@ -111,6 +127,9 @@ def train(
         generator: the kind of g the points come from (`flow` or `gan`).
         n_train: train on the first n_train points only (None: all).
         progress: the job's saved progress, to continue an interrupted training.
+        identity, reverse_kl, log_q: a flow refiner's start and reverse-KL term
+            (:func:`train_flow`); refused for a GAN (its ``residual`` starts it
+            at the identity).
 
     Returns:
         The trained refiner: a :class:`laser.models.gan.Generator` or a
@@ -120,15 +139,124 @@ def train(
         TypeError: for another architecture.
     """
     z, w = z[:n_train], w[:n_train]
+    if isinstance(arch, gan.GANConfig) and reverse_kl:
+        raise ValueError(
+            "refiner.reverse_kl needs the flow refiner (refiner.kind flow)"
+        )
     if isinstance(arch, gan.GANConfig):
         log.info("generator %s, refiner gan: %s", generator, caveat(generator, "gan"))
         return gan.train(z, w, arch, optim, seed, dtype, device, progress=progress)
     if isinstance(arch, flows.FlowConfig):
         log.info("generator %s, refiner flow: %s", generator, caveat(generator, "flow"))
-        model = flows.train(z, arch, optim, seed, w, dtype, device, progress)
+        model = train_flow(
+            z,
+            w,
+            arch,
+            optim,
+            seed,
+            dtype,
+            device,
+            progress,
+            identity,
+            reverse_kl,
+            log_q,
+        )
         model.eval()
         return model
     raise TypeError(f"not a refiner architecture: {type(arch).__name__}")
+
+
+def zero_couplings(model: flows.RealNVP) -> None:
+    """Zero the last layer of every coupling's subnet: each coupling, and so the
+    whole flow, starts as the identity, and phi(y) is then the fixed affine map
+    of its standardisation, the weighted points' mean and spread (the flow
+    counterpart of the GAN's residual start)."""
+    for block in model.inn.module_list:
+        nn.init.zeros_(block.subnet[-1].weight)
+        nn.init.zeros_(block.subnet[-1].bias)
+
+
+def log_prob_of_generated(
+    model: flows.RealNVP, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """z = phi(y) (N, L) and log r(z) (N,) of the flow refiner's own draws, from
+    one pass in the generator direction: log r(z) = log N(y) - log|det dz/dy|.
+
+    Raises:
+        ValueError: for a flow with feature transforms (a refiner has none).
+    """
+    if any(spec.kind != "none" for spec in model.transform.specs):
+        raise ValueError("a flow refiner has no feature transforms")
+    if model.width != model.dim:
+        raise ValueError("a flow refiner of a 1-D latent space is not supported")
+    u, log_jac = model.inn(y, rev=True)  # log|det du/dy|
+    z = model.shift + model.scale * u
+    log_n = -0.5 * (y**2).sum(1) - 0.5 * y.shape[1] * math.log(2 * math.pi)
+    return z, log_n - log_jac - torch.log(model.scale).sum()
+
+
+def train_flow(
+    z: np.ndarray,
+    w: np.ndarray,
+    arch: flows.FlowConfig,
+    optim: OptimConfig,
+    seed: int,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+    identity: bool = False,
+    reverse_kl: float = 0.0,
+    log_q: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> flows.RealNVP:
+    """A flow refiner r: weighted maximum likelihood on the latent points,
+    -sum w log r(z) / sum w, plus, with ``reverse_kl`` = lambda > 0, lambda times
+    the reverse Kullback-Leibler divergence KL(r || q) = E_r[log r - log q] + c,
+    estimated on a batch of the refiner's own draws z = phi(y) per step against
+    the known unnormalised target log q(z) = -|z|^2/2 + log w(g(z)) (Eq. 3,
+    ``log_q``), as Boltzmann generators train (Noe et al., arXiv:1812.01729).
+
+    Maximum likelihood covers every mode with its weighted share but tolerates
+    mass where q is small (the valleys between modes, which a diffeomorphism of
+    N(0, I) cannot empty, only thin); the reverse term penalises exactly that
+    mass, while the likelihood term keeps every mode covered (the reverse term
+    alone seeks modes). ``identity`` starts every coupling at the identity
+    (:func:`zero_couplings`), at the weighted Gaussian of the points.
+
+    Raises:
+        ValueError: for reverse_kl < 0, or > 0 without log_q.
+    """
+    if reverse_kl < 0:
+        raise ValueError(f"refiner.reverse_kl must be >= 0, got {reverse_kl}")
+    if reverse_kl > 0 and log_q is None:
+        raise ValueError("refiner.reverse_kl > 0 needs the target log q(z)")
+    if w.shape != (len(z),):
+        raise ValueError(f"{len(z)} points but weights of shape {w.shape}")
+    torch.manual_seed(seed)
+    model = flows.RealNVP(z.shape[1], arch, permutation_seed=seed % 2**32)
+    if identity:
+        zero_couplings(model)
+    model = model.to(device=device, dtype=dtype)
+    zt = torch.as_tensor(z, dtype=dtype, device=device)
+    wt = torch.as_tensor(w, dtype=dtype, device=device)
+    model.set_standardisation(zt, wt)
+    log.info(
+        "flow refiner %s on %d points, identity start %s, reverse KL x %g",
+        arch,
+        len(z),
+        identity,
+        reverse_kl,
+    )
+
+    def loss(zb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
+        nll = flows.nll(model, zb, wb)
+        if not reverse_kl:
+            return nll
+        y = torch.randn(len(zb), model.width, dtype=dtype).to(device)
+        z_r, log_r = log_prob_of_generated(model, y)
+        return nll + reverse_kl * (log_r - log_q(z_r)).mean()
+
+    fit(model, loss, [zt, wt], optim, torch_generator(seed + 1), "refiner", progress)
+    return model
 
 
 def build(hparams: dict[str, Any]) -> nn.Module:
