@@ -22,6 +22,18 @@ rule evaluate:
         bins=config["evaluate"]["bins"],
         dims=config["evaluate"]["dims"],
         latent_range=config["evaluate"]["latent_range"],
+        # chains of the chain samplers' samples (draw i of chain i % n_chains),
+        # whose Betti threshold counts their autocorrelation (evaluate.betti)
+        chains=lambda wildcards: {
+            m: section(config, name, wildcards.dataset)["n_chains"]
+            for m, name in {
+                "hmc": "hmc",
+                "oracle": "hmc",
+                "langevin": "langevin",
+            }.items()
+            if config["evaluate"]["betti"]["autocorrelation"]
+            and m in dataset_methods(config, wildcards.dataset)
+        },
     script:
         "../scripts/evaluate.py"
 
@@ -99,3 +111,28 @@ rule table_events:
         runtime=runtime("table_events"),
     script:
         "../scripts/table_events.py"
+
+
+rule table_seeds:
+    input:
+        tsv="results/{table}.tsv",
+        code=code("table_seeds"),
+    output:
+        tsv=report(
+            "results/{table}_seeds.tsv",
+            caption="../report/seeds.rst",
+            category="Over seeds",
+        ),
+        md="results/{table}_seeds.md",
+    log:
+        "logs/table_seeds/{table}.log",
+    wildcard_constraints:
+        table="table3|scores",
+    conda:
+        "../envs/laser.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb("table_seeds"),
+        runtime=runtime("table_seeds"),
+    script:
+        "../scripts/table_seeds.py"

@@ -11,6 +11,7 @@ import pandas as pd
 from laser.data.toys import TOYS
 from laser.evaluation import histograms, metrics, topology
 from laser.methods import method_rank
+from laser.seeding import split
 
 __all__ = [
     "PAPER_TABLE3",
@@ -74,6 +75,7 @@ def score_methods(
     dims: Sequence[int] = (0, 1),
     latent: Mapping[str, np.ndarray | None] | None = None,
     latent_range: Sequence[Sequence[float]] | None = None,
+    chains: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """EMD, JSD (Sec. 4.2) and Betti numbers (Sec. 2.2) of each method's sample.
 
@@ -91,7 +93,11 @@ def score_methods(
     measured on the two truth samples (:func:`laser.evaluation.topology.threshold`).
     `true_b0`, `true_b1` are the toy's (empty for a dataset that is not one of
     the paper's toys). The Betti numbers do not depend on the convention and
-    repeat on both rows.
+    repeat on both rows. The samples of the methods in `chains` are Markov
+    chains, stored iteration-major: their threshold is raised by their
+    over-dispersion, measured between groups of whole chains
+    (:func:`laser.evaluation.topology.overdispersion`); every other sample
+    counts as independent draws.
 
     Args:
         dataset: dataset name (for the table and Table 3 lookup).
@@ -105,12 +111,21 @@ def score_methods(
             columns are used. Methods missing here have no latent Betti numbers.
         latent_range: latent histogram range [[z0, z1], [z0', z1']]; None: no
             latent Betti numbers.
+        chains: method -> number of chains of its sample (x and z, draw i of
+            chain i % chains); None or a method missing: independent draws.
 
     Returns:
         The long-format metrics table, columns `COLUMNS` (`BETTI` as Int64).
     """
     cols = list(dims)
-    latent = latent or {}
+    latent, chains = latent or {}, chains or {}
+
+    def betti_of_sample(
+        method: str, x: np.ndarray, w: np.ndarray | None, box: Sequence
+    ) -> tuple[int, int]:
+        c = chains.get(method)
+        groups = None if c is None else topology.chain_groups(len(x), c)
+        return topology.betti(x, bins, box, t, w, groups=groups)
 
     def counts(x: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
         return histograms.histogram2d(x[:, cols], bins, range, weights=w)
@@ -124,21 +139,20 @@ def score_methods(
         scored[method] = metrics.scores(ref, counts(x, w), range)
         z = latent.get(method)
         betti[method] = (
-            topology.betti(x[:, cols], bins, range, t, w),
+            betti_of_sample(method, x[:, cols], w, range),
             None
             if z is None or latent_range is None
-            else topology.betti(z[:, :2], bins, latent_range, t, w),
+            else betti_of_sample(method, z[:, :2], w, latent_range),
         )
         log.info("%s %s: %s, Betti %s", dataset, method, scored[method], betti[method])
-    true = TOYS[dataset].betti if dataset in TOYS else (pd.NA, pd.NA)
+    toy = split(dataset)[0]  # a replica of a study over seeds: its toy
+    true = TOYS[toy].betti if toy in TOYS else (pd.NA, pd.NA)
     rows = []
     for method, by_convention in scored.items():
         data_betti, latent_betti = betti[method]
         latent_betti = latent_betti or (pd.NA, pd.NA)
         for convention, s in by_convention.items():
-            paper = (
-                PAPER_TABLE3.get((dataset, method)) if convention == "paper" else None
-            )
+            paper = PAPER_TABLE3.get((toy, method)) if convention == "paper" else None
             rows.append(
                 {
                     "dataset": dataset,

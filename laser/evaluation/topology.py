@@ -23,7 +23,8 @@ the truth sample and of the independent truth sample (each over its total) is
 measured in units of the standard deviation of their difference,
 sqrt(sigma_truth^2 + sigma_test^2); T is twice it (4-8 on the paper's
 100 x 100 grid). A feature of any sample counts when its persistence exceeds
-tau = T sqrt(2) sigma_sample: twice the sup-norm distance that two
+tau = T sqrt(2) sigma_sample (for a Markov chain's sample the sigma of its
+effective sample size, below): twice the sup-norm distance that two
 independent samples with that sample's own noise would show, by the truth's
 measure. By the stability theorem of persistence diagrams, a perturbation of
 sup norm eps moves every point of a diagram by at most eps, so features with
@@ -37,6 +38,18 @@ features than 20k. Smoothing removes single-bin noise maxima; being isotropic
 in data units, it gives a ring's ridge the same height in every direction,
 where averaging over anisotropic bins alone would modulate it.
 
+Effective sample size. The Poisson sigma holds for independent draws. The
+draws of a Markov chain (HMC, Langevin) are autocorrelated, and the smoothed
+counts of their bins are over-dispersed by a factor kappa >= 1: the sample
+weighs like N / kappa independent draws, its effective sample size. Where the
+sample's grouping into independent groups is known (whole chains,
+:func:`chain_groups`), kappa is measured from the sample itself
+(:func:`overdispersion`): the groups' smoothed histograms scatter about their
+shares of the total by kappa times the Poisson variance, in the bins that set
+sigma. The threshold is then that of N / kappa independent draws,
+tau = T sqrt(2) sigma sqrt(kappa). A sample without a grouping counts as
+independent (kappa = 1).
+
 References:
     R. Winterhalder, M. Bellagente, B. Nachman, "Latent Space Refinement for
     Deep Generative Models", arXiv:2106.00792, Sec. 2.2 and Figs. 3-5.
@@ -45,12 +58,15 @@ References:
     B. T. Fasy et al., "Confidence sets for persistence diagrams", Ann. Statist.
     42 (2014) 2301 (significant features: persistence above twice the sup-norm
     error of the density estimate).
+    A. Gelman, D. B. Rubin, "Inference from iterative simulation using multiple
+    sequences", Statist. Sci. 7 (1992) 457 (between-chain variance).
     The GUDHI Project, "Cubical complex", GUDHI User and Reference Manual 3.13,
     https://gudhi.inria.fr/python/latest/cubical_complex_user.html.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import gudhi
@@ -60,17 +76,30 @@ from scipy.ndimage import correlate1d, gaussian_filter1d
 from laser.evaluation import histograms
 
 __all__ = [
+    "GROUPS",
     "SMOOTHING",
     "betti",
     "betti_numbers",
+    "chain_groups",
     "diagram",
     "histogram",
+    "overdispersion",
     "threshold",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Width (standard deviation) of the Gaussian smoothing, in bins of the coarser
 #: axis; the finer axis gets the same width in data units.
 SMOOTHING: float = 1.0
+
+#: Independent groups of whole chains whose scatter measures the over-dispersion
+#: (K - 1 = 49 degrees of freedom in every bin).
+GROUPS: int = 50
+
+#: The bins whose over-dispersion is measured: Poisson variance at least this
+#: fraction of the largest, where sigma is taken.
+TOP: float = 0.5
 
 
 def _kernels(
@@ -115,6 +144,18 @@ def histogram(
     Raises:
         ValueError: on a bad sample, range, bins, weights or smoothing.
     """
+    counts, squares = _smoothed(x, bins, range, weights, smoothing)
+    return counts, float(np.sqrt(squares.max()))
+
+
+def _smoothed(
+    x: np.ndarray,
+    bins: int,
+    range: Sequence[Sequence[float]],
+    weights: np.ndarray | None,
+    smoothing: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed counts g and their Poisson variances, each (bins, bins)."""
     if not smoothing >= 0:
         raise ValueError(f"smoothing must be >= 0, got {smoothing}")
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
@@ -124,7 +165,93 @@ def histogram(
         for axis, k in enumerate(_kernels(bins, range, smoothing)):
             counts = correlate1d(counts, k, axis, mode="constant")
             squares = correlate1d(squares, k**2, axis, mode="constant")
-    return counts, float(np.sqrt(squares.max()))
+    return counts, squares
+
+
+def chain_groups(n: int, chains: int, groups: int = GROUPS) -> np.ndarray:
+    """Group labels (n,) of the draws of `chains` chains stored iteration-major.
+
+    Draw i belongs to chain i % chains (the order of
+    :func:`laser.latent.hmc.sample` and
+    :func:`laser.latent.langevin.langevin_sample`); whole chains make the
+    groups, chain c in group c % groups. With fewer chains than groups, each
+    chain is cut into groups // chains contiguous stretches of its iterations
+    (batch means; a single chain: `groups` stretches).
+
+    Examples:
+        >>> chain_groups(8, 4, 2).tolist()
+        [0, 1, 0, 1, 0, 1, 0, 1]
+        >>> chain_groups(8, 1, 4).tolist()
+        [0, 0, 1, 1, 2, 2, 3, 3]
+    """
+    if chains < 1 or groups < 1:
+        raise ValueError(f"chains and groups must be >= 1, got {chains}, {groups}")
+    i = np.arange(n)
+    if chains >= groups:
+        return (i % chains) % groups
+    per = groups // chains  # stretches of each chain
+    steps = -(-n // chains)  # iterations of the longest chain
+    return (i % chains) * per + (i // chains) * per // steps
+
+
+def overdispersion(
+    x: np.ndarray,
+    bins: int,
+    range: Sequence[Sequence[float]],
+    groups: int | np.ndarray,
+    weights: np.ndarray | None = None,
+    smoothing: float = SMOOTHING,
+) -> float:
+    """The over-dispersion kappa >= 1 of a sample's smoothed histogram.
+
+    The draws fall into K independent groups (whole chains, :func:`chain_groups`;
+    or contiguous blocks), group k holding a share f_k of them. Each group's
+    smoothed histogram g_k (:func:`histogram`) scatters around its share of the
+    total, f_k g, and sum_k (g_k - f_k g)^2 / f_k has expectation (K - 1) kappa
+    (V - g^2 / N) in every bin (V the Poisson variance of :func:`histogram`,
+    less the part that fixing the group sizes removes; a Pearson chi^2 with
+    K - 1 degrees of freedom for independent draws). kappa is the ratio of the
+    two, summed over the bins whose V is at least `TOP` of the largest (where
+    sigma is taken), and at least 1. The sample weighs like N / kappa
+    independent draws (its effective sample size).
+
+    Args:
+        x: sample (N, 2).
+        bins: bins per axis.
+        range: [[x0, x1], [y0, y1]].
+        groups: K, the number of contiguous blocks of equal size; or a group
+            label of every draw (N,), e.g. :func:`chain_groups`.
+        weights: optional weights (N,).
+        smoothing: as in :func:`histogram`.
+
+    Returns:
+        kappa (1.0 for fewer than two groups or no point in `range`).
+    """
+    x, n = np.asarray(x), len(x)
+    if np.ndim(groups) == 0:
+        if int(groups) < 1:
+            raise ValueError(f"groups must be >= 1, got {groups}")
+        groups = np.arange(n) * int(groups) // max(n, 1)
+    labels = np.asarray(groups)
+    if labels.shape != (n,):
+        raise ValueError(
+            f"groups must have shape ({n},) to match x, got {labels.shape}"
+        )
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    g, v = _smoothed(x, bins, range, w, smoothing)
+    _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    if len(sizes) < 2 or not v.max() > 0:
+        return 1.0
+    order = np.argsort(inverse, kind="stable")
+    chi2 = np.zeros_like(g)
+    for rows, f in zip(np.split(order, np.cumsum(sizes)[:-1]), sizes / n, strict=True):
+        gk, _ = _smoothed(
+            x[rows], bins, range, None if w is None else w[rows], smoothing
+        )
+        chi2 += (gk - f * g) ** 2 / f
+    top = v >= TOP * v.max()
+    iid = (len(sizes) - 1) * (v[top] - g[top] ** 2 / n).sum()
+    return float(max(1.0, chi2[top].sum() / iid)) if iid > 0 else 1.0
 
 
 def diagram(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,13 +347,15 @@ def betti(
     noise_threshold: float,
     weights: np.ndarray | None = None,
     smoothing: float = SMOOTHING,
+    groups: int | np.ndarray | None = None,
 ) -> tuple[int, int]:
     """Betti numbers (b0, b1) of a (weighted) 2D sample (Sec. 2.2).
 
     Counts the features of the sample's smoothed histogram g whose persistence
-    exceeds tau = T sqrt(2) sigma: T (from :func:`threshold`) standard
-    deviations of the difference of two independent samples with this sample's
-    noise sigma (:func:`histogram`).
+    exceeds tau = T sqrt(2) sigma sqrt(kappa): T (from :func:`threshold`)
+    standard deviations of the difference of two independent samples with this
+    sample's noise sigma (:func:`histogram`), inflated by its over-dispersion
+    kappa (:func:`overdispersion`; 1 without `groups`: independent draws).
 
     Args:
         x: sample (N, 2).
@@ -235,6 +364,8 @@ def betti(
         noise_threshold: T from :func:`threshold`.
         weights: optional weights (N,).
         smoothing: as in :func:`histogram`.
+        groups: the sample's independent groups (:func:`overdispersion`), e.g.
+            its chains (:func:`chain_groups`); None: independent draws.
 
     Returns:
         (b0, b1).
@@ -251,4 +382,13 @@ def betti(
     if not noise_threshold >= 0:
         raise ValueError(f"noise_threshold must be >= 0, got {noise_threshold}")
     g, sigma = histogram(x, bins, range, weights, smoothing)
+    if groups is not None:
+        kappa = overdispersion(x, bins, range, groups, weights, smoothing)
+        log.info(
+            "over-dispersion %.3g: %d draws weigh like %.0f",
+            kappa,
+            len(x),
+            len(x) / kappa,
+        )
+        sigma *= np.sqrt(kappa)
     return betti_numbers(g, noise_threshold * np.sqrt(2.0) * sigma)
