@@ -58,8 +58,12 @@ def test_tiny_config_is_valid_and_gets_defaults():
     assert out["baseline"].pop("clamp") == 2.0
     assert out["classifier"].pop("weight_decay") == 0.0
     assert out.pop("progress") == {"minutes": 10, "steps": 0}
+    assert out.pop("seeds") == 1
+    assert out["hmc"].pop("thin") == 1
+    assert out["refiner"].pop("reverse_kl") == 0.0
     assert out.pop("events") == {}
     assert out["evaluate"].pop("events")["twosample"]["n_max"] == 200_000
+    assert out["evaluate"].pop("betti") == {"autocorrelation": True}
     assert out == original
 
 
@@ -74,6 +78,7 @@ def test_defaults_are_filled(cfg):
     assert out["baseline"]["clamp"] == 2.0
     assert out["refiner"]["beta2"] == 0.9
     assert out["evaluate"].pop("events")["bins"] == 50
+    assert out["evaluate"].pop("betti") == {"autocorrelation": True}
     assert out["evaluate"] == {
         "bins": 100,
         "dims": [0, 1],
@@ -88,6 +93,7 @@ def test_defaults_are_filled(cfg):
         "chunk_size": 10000,
         "adapt_step_size": False,
         "target_accept": 0.8,
+        "thin": 1,
         "init": "prior",
     }
     # per-toy overrides stay partial: they are overrides, not full sections
