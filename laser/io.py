@@ -189,9 +189,14 @@ def load_model(
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
 ) -> torch.nn.Module:
-    """Rebuild a model from a checkpoint's hparams with `build`; load its weights."""
+    """Rebuild a model from a checkpoint's hparams with `build`; load its weights
+    in the checkpoint's own precision (a float64 checkpoint is not rounded through
+    the float32 a model is built in), then move it to `dtype` and `device`."""
     ckpt = load_checkpoint(path)
     model = build(ckpt["hparams"])
+    floats = [t for t in ckpt["state_dict"].values() if torch.is_floating_point(t)]
+    if floats:
+        model.to(dtype=floats[0].dtype)
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as e:

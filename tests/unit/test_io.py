@@ -263,3 +263,18 @@ def test_figures_and_texts_are_written_whole_and_the_same_on_a_rerun(tmp_path):
         "b.png",
         "page.html",
     ]
+
+
+def test_a_float64_checkpoint_loads_in_full_precision(tmp_path):
+    model = _tiny_flow().double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1e-12)  # below float32's resolution near 1 and 0.1
+    path = tmp_path / "flow64.pt"
+    save_model(model, model.hparams, path)
+    loaded = load_model(path, flows.build, dtype=torch.float64)
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v), k
+    assert load_model(path, flows.build, dtype=torch.float32).shift.dtype == (
+        torch.float32
+    )
