@@ -104,6 +104,7 @@ def fit(
     generator: torch.Generator,
     stage: str,
     progress: Progress | None = None,
+    refresh: Callable[[int], Sequence[torch.Tensor]] | None = None,
 ) -> list[float]:
     """Minimise `loss_fn(*batch)` over minibatches of `tensors` with Adam.
 
@@ -122,6 +123,9 @@ def fit(
             optimiser, the scheduler and the random states at its interval, at
             the end, and on a signal after the minibatch it is in; it continues
             from a save of the same job.
+        refresh: epoch e -> the tensors of epoch e (shapes as `tensors`), called
+            at the start of every epoch (a fresh generated sample per epoch); a
+            function of e alone, so that a resumed loop sees the same tensors.
 
     Returns:
         The mean training loss of each epoch.
@@ -157,6 +161,8 @@ def fit(
         model.train()
         for epoch in range(len(history) + 1, config.epochs + 1):
             t0, total, count, skip = time.perf_counter(), 0.0, 0, 0
+            if refresh is not None:
+                tensors = refresh(epoch)
             shuffle = generator.get_state()  # before the epoch's permutation
             if within is not None:  # the rest of the epoch a signal stopped
                 shuffle, skip = within["shuffle"], within["batch"]

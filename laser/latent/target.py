@@ -151,16 +151,28 @@ def latent_log_prob(flow: nn.Module, classifier: Classifier) -> LogProb:
     """log q(z) up to a constant, q(z) = p(z) w(g(z)) / Z0 (Eq. 3), for HMC.
 
     The potential U(z) = |z|^2/2 - log w(g(z)) is its negative; gradients flow
-    through g and the classifier by autograd.
+    through g and the classifier by autograd. A weight with a latent form
+    ``log_weight_latent(g)`` (a classifier that sees log p_g, where g is its
+    flow) gives log w(g(z)) in one pass of g, without inverting g(z) again.
     """
 
     flow.requires_grad_(False)  # gradients w.r.t. z only
     classifier.requires_grad_(False)
+    latent = _latent_form(flow, classifier)
 
     def log_prob(z: torch.Tensor) -> torch.Tensor:
+        if latent is not None:
+            return -0.5 * (z**2).sum(-1) + latent(z)
         return -0.5 * (z**2).sum(-1) + classifier.log_weight(flow.generate(z))
 
     return log_prob
+
+
+def _latent_form(flow: nn.Module, weight: Any) -> LogProb | None:
+    """The weight's one-pass z -> log w(g(z)) for the generator `flow`
+    (``log_weight_latent``), or None where it has none for this g."""
+    form = getattr(weight, "log_weight_latent", None)
+    return None if form is None else form(flow)
 
 
 def _prior(flow: nn.Module, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -318,10 +330,14 @@ def chain_start(
 
 def latent_log_weight(flow: nn.Module, classifier: Any) -> LogProb:
     """log w(g(z)) of latent points (N, D) -> (N,): the pulled-back weight
-    (arXiv:2106.00792, Sec. 3), without gradients."""
+    (arXiv:2106.00792, Sec. 3), without gradients; in one pass of g where the
+    weight has a latent form (:func:`latent_log_prob`)."""
+    latent = _latent_form(flow, classifier)
 
     def log_weight(z: Tensor) -> Tensor:
         with torch.no_grad():
+            if latent is not None:
+                return latent(z)
             return classifier.log_weight(flow.generate(z))
 
     return log_weight

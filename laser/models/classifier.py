@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from laser.data.transforms import (
     from_hparams,
     to_hparams,
 )
+from laser.models import flows
+from laser.models.flow_aware import DensityFeature, generate_with_log_prob, same_flow
 from laser.nn import mlp
 from laser.progress import Progress
 from laser.training import OptimConfig, fit
@@ -58,6 +61,13 @@ class Classifier(nn.Module):
     :class:`~laser.data.transforms.FeatureTransform`, the identity unless
     `transforms` say otherwise) and standardised by fixed buffers set from the
     training points.
+
+    With a `flow` (config ``classifier.log_density``) the MLP also sees the
+    flow's standardised log p_g(x) (:class:`~laser.models.flow_aware.DensityFeature`):
+    logit = MLP([x, log p_g(x)]). The flow is part of the model and of its
+    checkpoint, so :meth:`log_weight` is a function of x alone; it costs one
+    inverse pass of the flow per call, which :meth:`log_weight_latent` saves
+    where the generator is that flow.
     """
 
     def __init__(
@@ -65,6 +75,7 @@ class Classifier(nn.Module):
         dim: int,
         config: ClassifierConfig,
         transforms: list[FeatureSpec] | None = None,
+        flow: nn.Module | None = None,
     ):
         super().__init__()
         self.dim = dim
@@ -73,7 +84,9 @@ class Classifier(nn.Module):
         if len(specs) != dim:
             raise ValueError(f"{len(specs)} transforms for {dim} features")
         self.transform = FeatureTransform(specs)
-        self.net = mlp(dim, 1, config.hidden_layers, config.hidden_units)
+        self.density = None if flow is None else DensityFeature(flow)
+        n_in = dim + (flow is not None)
+        self.net = mlp(n_in, 1, config.hidden_layers, config.hidden_units)
         self.register_buffer("shift", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
 
@@ -83,31 +96,63 @@ class Classifier(nn.Module):
         hp = {"kind": "classifier", "dim": self.dim, **asdict(self.config)}
         if any(s.kind != "none" for s in self.transform.specs):
             hp["transforms"] = to_hparams(self.transform.specs)
+        if self.density is not None:
+            hp["flow"] = dict(self.density.flow.hparams)
         return hp
+
+    def logit_with(self, x: torch.Tensor, log_p: torch.Tensor | None) -> torch.Tensor:
+        """The logit (N,) of x (N, D) given log p_g(x) (N,) (None without a flow)."""
+        y = (self.transform(x)[0] - self.shift) / self.scale  # (N, D)
+        if self.density is not None:
+            y = torch.cat([y, self.density.column(log_p)], -1)  # (N, D + 1)
+        return self.net(y).squeeze(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The logit log f/(1-f) of x (N, D), shape (N,)."""
-        y = self.transform(x)[0]  # (N, D)
-        return self.net((y - self.shift) / self.scale).squeeze(-1)
+        return self.logit_with(x, None if self.density is None else self.density(x))
 
-    def standardise_on(self, x: torch.Tensor) -> None:
-        """Set the standardisation from the training points x (N, D)."""
+    def standardise_on(
+        self, x: torch.Tensor, log_p: torch.Tensor | None = None
+    ) -> None:
+        """Set the standardisation from the training points x (N, D) (and their
+        log p_g (N,), with a flow)."""
         y = self.transform(x)[0]  # (N, D)
         self.shift.copy_(y.mean(0))
         self.scale.copy_(y.std(0).clamp_min(1e-6))
+        if self.density is not None:
+            self.density.standardise_on(log_p)
 
     def log_weight(self, x: torch.Tensor) -> torch.Tensor:
         """log w(x) = logit(x), clamped to +-LOGIT_BOUND (differentiable inside)."""
         return self(x).clamp(-LOGIT_BOUND, LOGIT_BOUND)
 
+    def log_weight_latent(
+        self, generator: nn.Module
+    ) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """z -> log w(g(z)) (N,) in one pass of g, where the generator g is the
+        classifier's own flow (log p_g(g(z)) from z,
+        :func:`~laser.models.flow_aware.generate_with_log_prob`); None otherwise
+        (then log_weight(g(z)) is the way). Differentiable in z."""
+        if self.density is None or not same_flow(self.density.flow, generator):
+            return None
+        flow = self.density.flow
+
+        def log_w(z: torch.Tensor) -> torch.Tensor:
+            x, log_p = generate_with_log_prob(flow, z)
+            return self.logit_with(x, log_p).clamp(-LOGIT_BOUND, LOGIT_BOUND)
+
+        return log_w
+
 
 def build(hparams: dict[str, Any]) -> Classifier:
-    """Rebuild a Classifier from its hparams."""
+    """Rebuild a Classifier from its hparams (with its flow, if it has one)."""
     hp = dict(hparams)
     if hp.pop("kind", "classifier") != "classifier":
         raise ValueError(f"not a classifier checkpoint: {hparams}")
     specs = from_hparams(hp.pop("transforms", None))
-    return Classifier(hp.pop("dim"), ClassifierConfig(**hp), specs)
+    flow = hp.pop("flow", None)
+    flow = None if flow is None else flows.build(flow)
+    return Classifier(hp.pop("dim"), ClassifierConfig(**hp), specs, flow)
 
 
 def train(
@@ -122,6 +167,8 @@ def train(
     w_gen: np.ndarray | None = None,
     progress: Progress | None = None,
     transforms: list[FeatureSpec] | None = None,
+    flow: nn.Module | None = None,
+    fresh: Callable[[int], np.ndarray] | None = None,
 ) -> Classifier:
     """Train the classifier with binary cross entropy, data = 1, generated = 0.
 
@@ -152,53 +199,121 @@ def train(
         w_gen: optional weights of the generated points (M,), finite and >= 0.
         progress: the job's saved progress (:func:`laser.training.fit`).
         transforms: the features' transforms (log, logit), kept in the model.
+        flow: the baseline flow whose log p_g(x) the classifier also sees
+            (``classifier.log_density``; :mod:`laser.models.flow_aware`), kept
+            in the model; its log p_g of the training points is computed once
+            (for fresh samples, once per epoch).
+        fresh: epoch e -> that epoch's generated sample (M, D), for e >= 2
+            (``classifier.fresh_generated``; epoch 1 trains on `x_gen`, which
+            also sets the standardisation); a function of e alone, so that a
+            resumed training sees the same samples. Unit weights (no `w_gen`).
 
     Raises:
         ValueError: for unequal columns, or weights of the wrong shape, with a
-            non-finite or negative entry (its row named) or a zero sum.
+            non-finite or negative entry (its row named) or a zero sum; for
+            `fresh` with `w_gen`.
     """
     if x_data.shape[1] != x_gen.shape[1]:
         raise ValueError(
             f"data have {x_data.shape[1]} columns but generated samples "
             f"{x_gen.shape[1]}"
         )
-    if w_data is not None or w_gen is not None:
-        return _train_weighted(
-            x_data,
-            x_gen,
-            _check_weights(w_data, len(x_data), "w_data", negative=True),
-            _check_weights(w_gen, len(x_gen), "w_gen"),
-            config,
-            optim,
-            seed,
-            dtype,
-            device,
-            progress,
-            transforms,
-        )
+    if fresh is not None and w_gen is not None:
+        raise ValueError("fresh generated samples have unit weights: no w_gen")
+    weighted = w_data is not None or w_gen is not None
+    if weighted:
+        w_data = _check_weights(w_data, len(x_data), "w_data", negative=True)
+        w_gen = _check_weights(w_gen, len(x_gen), "w_gen")
     torch.manual_seed(seed)
-    model = Classifier(x_data.shape[1], config, transforms)
+    model = Classifier(x_data.shape[1], config, transforms, flow)
     model = model.to(device=device, dtype=dtype)
     x = torch.as_tensor(np.concatenate([x_data, x_gen]), dtype=dtype, device=device)
     y = torch.cat([torch.ones(len(x_data)), torch.zeros(len(x_gen))]).to(x)
-    model.standardise_on(x)
-    log.info("classifier %s, %d data vs %d generated", config, len(x_data), len(x_gen))
+    tensors = [x, y]
+    if model.density is not None:
+        tensors.append(model.density.log_prob(x))  # (N + M,)
+    model.standardise_on(x, tensors[2] if model.density is not None else None)
+    if weighted:
+        w_all = np.concatenate([w_data, w_gen])  # (N + M,)
+        # One global scale (mean weight 1) leaves the optimum unchanged; a batch's
+        # loss sum w bce / (batch size) is then an unbiased estimate of the
+        # weighted BCE.
+        tensors.append(
+            torch.as_tensor(w_all / w_all.mean(), dtype=dtype, device=device)
+        )
+        log.info(
+            "weighted classifier %s, %d data (sum w %.6g) vs %d generated (sum w %.6g)",
+            config,
+            len(x_data),
+            w_data.sum(),
+            len(x_gen),
+            w_gen.sum(),
+        )
+    else:
+        log.info(
+            "classifier %s, %d data vs %d generated", config, len(x_data), len(x_gen)
+        )
+    if model.density is not None or fresh is not None:
+        log.info(
+            "flow-aware: log p_g input %s, fresh generated sample per epoch %s",
+            model.density is not None,
+            fresh is not None,
+        )
 
-    def loss(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(model(xb), yb)
+    def loss(xb: torch.Tensor, yb: torch.Tensor, *rest: torch.Tensor) -> torch.Tensor:
+        if model.density is None:
+            logit = model(xb)
+        else:
+            logit = model.logit_with(xb, rest[0])
+        if not weighted:
+            return F.binary_cross_entropy_with_logits(logit, yb)
+        bce = F.binary_cross_entropy_with_logits(logit, yb, reduction="none")
+        return (rest[-1] * bce).mean()
 
+    refresh = None if fresh is None else _refresher(model, tensors, len(x_data), fresh)
     fit(
         model,
         loss,
-        [x, y],
+        tensors,
         optim,
         torch.Generator().manual_seed(seed + 1),
         "classifier",
         progress,
+        refresh,
     )
-    with torch.no_grad():  # prior-ratio correction: logit -> log p_data/p_g
-        model.net[-1].bias += float(np.log(len(x_gen) / len(x_data)))
+    # prior-ratio correction: logit -> log p_data/p_g (with the classes' sums of
+    # weights where weighted)
+    prior = w_gen.sum() / w_data.sum() if weighted else len(x_gen) / len(x_data)
+    with torch.no_grad():
+        model.net[-1].bias += float(np.log(prior))
     return model
+
+
+def _refresher(
+    model: Classifier,
+    first: list[torch.Tensor],
+    n_data: int,
+    fresh: Callable[[int], np.ndarray],
+) -> Callable[[int], list[torch.Tensor]]:
+    """Epoch e -> its training tensors: `first` for e = 1, else the data with
+    fresh(e) as the generated rows (and their log p_g with a flow)."""
+
+    def tensors(epoch: int) -> list[torch.Tensor]:
+        if epoch == 1:
+            return first
+        x_gen = torch.as_tensor(fresh(epoch)).to(first[0])
+        if x_gen.shape != first[0][n_data:].shape:
+            raise ValueError(
+                f"fresh generated sample of epoch {epoch} has shape "
+                f"{tuple(x_gen.shape)}, expected {tuple(first[0][n_data:].shape)}"
+            )
+        out = [torch.cat([first[0][:n_data], x_gen]), *first[1:]]
+        if model.density is not None:
+            log_p = model.density.log_prob(x_gen)  # (M,)
+            out[2] = torch.cat([first[2][:n_data], log_p])
+        return out
+
+    return tensors
 
 
 def _check_weights(
@@ -221,57 +336,6 @@ def _check_weights(
     if w.sum() <= 0:
         raise ValueError(f"{name} sums to zero")
     return w
-
-
-def _train_weighted(
-    x_data: np.ndarray,
-    x_gen: np.ndarray,
-    w_data: np.ndarray,
-    w_gen: np.ndarray,
-    config: ClassifierConfig,
-    optim: OptimConfig,
-    seed: int,
-    dtype: torch.dtype,
-    device: torch.device | str,
-    progress: Progress | None,
-    transforms: list[FeatureSpec] | None = None,
-) -> Classifier:
-    """`train` with per-point weights: weighted BCE, prior log(W_gen / W_data)."""
-    torch.manual_seed(seed)
-    model = Classifier(x_data.shape[1], config, transforms)
-    model = model.to(device=device, dtype=dtype)
-    x = torch.as_tensor(np.concatenate([x_data, x_gen]), dtype=dtype, device=device)
-    y = torch.cat([torch.ones(len(x_data)), torch.zeros(len(x_gen))]).to(x)
-    w_all = np.concatenate([w_data, w_gen])  # (N + M,)
-    # One global scale (mean weight 1) leaves the optimum unchanged; a batch's loss
-    # sum w bce / (batch size) is then an unbiased estimate of the weighted BCE.
-    w = torch.as_tensor(w_all / w_all.mean(), dtype=dtype, device=device)
-    model.standardise_on(x)
-    log.info(
-        "weighted classifier %s, %d data (sum w %.6g) vs %d generated (sum w %.6g)",
-        config,
-        len(x_data),
-        w_data.sum(),
-        len(x_gen),
-        w_gen.sum(),
-    )
-
-    def loss(xb: torch.Tensor, yb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
-        bce = F.binary_cross_entropy_with_logits(model(xb), yb, reduction="none")
-        return (wb * bce).mean()
-
-    fit(
-        model,
-        loss,
-        [x, y, w],
-        optim,
-        torch.Generator().manual_seed(seed + 1),
-        "classifier",
-        progress,
-    )
-    with torch.no_grad():  # prior-ratio correction with the classes' sums of weights
-        model.net[-1].bias += float(np.log(w_gen.sum() / w_data.sum()))
-    return model
 
 
 @torch.no_grad()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -29,6 +30,7 @@ __all__ = [
     "Generator",
     "build",
     "discriminator_loss",
+    "ema_update",
     "generator_loss",
     "train",
     "sample",
@@ -49,11 +51,18 @@ class GANConfig:
     # training starts from the baseline (g(phi(y)) = g(y[:, :D])) and learns the
     # correction; False is the paper's plain network
     residual: bool = False
+    # decay of an exponential moving average of the generator's parameters over
+    # its updates (Yazici et al., arXiv:1806.04498; :func:`ema_update`), which
+    # `train` returns in place of the last iterate; 0 is the paper's last
+    # iterate, 0.999 averages over about the last 1000 generator updates
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden_layers", "hidden_units", "d_updates"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
 
 
 class Generator(nn.Module):
@@ -81,8 +90,13 @@ class Generator(nn.Module):
 
     @property
     def hparams(self) -> dict[str, Any]:
-        """Everything `build` needs to rebuild this model."""
-        return {"kind": "gan", "dim": self.dim, **asdict(self.config)}
+        """Everything `build` needs to rebuild this model (`ema`, a training
+        setting, only where it is on, so that checkpoints without it stay as
+        they were)."""
+        config = asdict(self.config)
+        if not config["ema"]:
+            del config["ema"]
+        return {"kind": "gan", "dim": self.dim, **config}
 
     @property
     def latent_dim(self) -> int:
@@ -136,6 +150,25 @@ def generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
 
 
+@torch.no_grad()
+def ema_update(avg: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+    """Move `avg` to the average of `model`'s parameters after its `step`-th
+    update (step >= 1): the bias-corrected exponential moving average
+
+        avg_t = (1 - decay) / (1 - decay^t) * sum_{k=1}^t decay^(t-k) theta_k,
+
+    by avg_t = avg_{t-1} + (theta_t - avg_{t-1}) (1 - decay) / (1 - decay^t).
+    So avg_1 = theta_1 (the initialisation gets no share; decay 0 is the last
+    iterate), and for t >> 1 / (1 - decay) it is the plain moving average over
+    about the last 1 / (1 - decay) updates. Buffers are copied, not averaged.
+    """
+    weight = (1 - decay) / (1 - decay**step)
+    for a, p in zip(avg.parameters(), model.parameters(), strict=True):
+        a.lerp_(p, weight)  # exactly p at weight 1
+    for a, b in zip(avg.buffers(), model.buffers(), strict=True):
+        a.copy_(b)
+
+
 def train(
     z: np.ndarray,
     w: np.ndarray | None,
@@ -164,7 +197,10 @@ def train(
             from a save of the same job.
 
     Returns:
-        The trained generator (the discriminator is not needed afterwards).
+        The trained generator (the discriminator is not needed afterwards):
+        with ``config.ema`` > 0 the moving average of its parameters over its
+        updates (:func:`ema_update`; saved with the progress), else the last
+        iterate.
     """
     if w is None:
         w = np.ones(len(z))
@@ -183,13 +219,19 @@ def train(
     log.info("GAN %s %s, %d weighted points", stage, config, len(z))
     nets = {"gen": gen, "disc": disc, "opt_g": opt_g, "opt_d": opt_d}
     nets.update(sched_g=sched_g, sched_d=sched_d)
-    spent = 0.0  # seconds of the epochs before a resume
+    # the moving average of the generator (config.ema), after `averaged` updates
+    avg = copy.deepcopy(gen).requires_grad_(False) if config.ema else None
+    if avg is not None:
+        nets["ema"] = avg
+    spent, averaged = 0.0, 0  # spent: seconds of the epochs before a resume
 
     def state() -> dict:
+        extra = {} if avg is None else {"ema_updates": averaged}
         return {
             **{name: obj.state_dict() for name, obj in nets.items()},
             "rng": rng_state(shuffle, noise),
             "seconds": spent + time.perf_counter() - start,
+            **extra,
         }
 
     progress = progress or Progress.off()
@@ -201,6 +243,7 @@ def train(
                 for name, obj in nets.items():
                     obj.load_state_dict(saved[name])
                 set_rng_state(saved["rng"], shuffle, noise)
+                averaged = saved["ema_updates"] if avg is not None else 0
             spent, within = saved["seconds"], saved.get("within")
         start = time.perf_counter()
         for epoch in range(1 + (saved or {}).get("done", 0), optim.epochs + 1):
@@ -245,6 +288,9 @@ def train(
                 opt_g.zero_grad(set_to_none=True)
                 g_loss.backward()
                 opt_g.step()
+                if avg is not None:
+                    averaged += 1
+                    ema_update(avg, gen, config.ema, averaged)
                 d_sum, g_sum, steps = (
                     d_sum + d_loss.item(),
                     g_sum + g_loss.item(),
@@ -269,6 +315,8 @@ def train(
                 timing(now - t0, spent + now - start, epoch, optim.epochs),
             )
             loop.step(epoch, state)
+    if avg is not None:  # the averaged generator is the one trained
+        gen.load_state_dict(avg.state_dict())
     gen.eval()
     return gen
 

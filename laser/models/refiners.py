@@ -127,9 +127,11 @@ def train(
         generator: the kind of g the points come from (`flow` or `gan`).
         n_train: train on the first n_train points only (None: all).
         progress: the job's saved progress, to continue an interrupted training.
-        identity, reverse_kl, log_q: a flow refiner's start and reverse-KL term
-            (:func:`train_flow`); refused for a GAN (its ``residual`` starts it
-            at the identity).
+        identity: start a flow refiner at the identity (:func:`train_flow`; a
+            GAN's ``residual`` does that for the GAN).
+        reverse_kl: weight of a flow refiner's reverse-KL term
+            (:func:`train_flow`); refused for a GAN.
+        log_q: the latent target log q(z) of the reverse-KL term.
 
     Returns:
         The trained refiner: a :class:`laser.models.gan.Generator` or a

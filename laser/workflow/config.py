@@ -79,6 +79,7 @@ def _semantic(config: dict[str, Any]) -> list[str]:
         if name not in toys and name not in events
     ]
     errors += _event_errors(events)
+    errors += _classifier_errors(config)
     ranges = {f"toys.{name}.range": toy.get("range") for name, toy in toys.items()}
     ranges["evaluate.latent_range"] = config.get("evaluate", {}).get("latent_range")
     for key, rng in ranges.items():
@@ -151,6 +152,45 @@ def _event_errors(events: dict[str, Any]) -> list[str]:
             errors.append(f"'{key}.weight' = {e['weight']!r} is also a feature")
         if "generator" in e and "generated" in e:
             errors.append(f"'{key}': give generator or generated, not both")
+    return errors
+
+
+def _classifier_errors(config: dict[str, Any]) -> list[str]:
+    """`classifier.fresh_generated` and `classifier.log_density` (or a dataset's
+    override) where the dataset's generator cannot serve them: no generator to
+    draw from (samples only), or no exact density (log_density: a flow only)."""
+    errors = []
+    for name in config.get("datasets", []):
+        e = entry(config, name)
+        own = e.get("classifier", {})
+        where = f"{'toys' if is_toy(config, name) else 'events'}.{name}.classifier"
+        on = {
+            k: f"{where}.{k}" if k in own else f"classifier.{k}"
+            for k in ("fresh_generated", "log_density")
+            if {**config.get("classifier", {}), **own}.get(k)
+        }
+        if "generated" in e and not is_toy(config, name):
+            errors += [
+                f"'{key}' = true needs a generator, but '{name}' has only its "
+                f"samples ('events.{name}.generated'): set it false"
+                for key in on.values()
+            ]
+            continue
+        if "log_density" not in on:
+            continue
+        bkey, kind = baseline_kind(config, name)
+        why = None
+        if "generator" in e and not is_toy(config, name):
+            why = f"'events.{name}.generator' (your own) has no exact density"
+        elif kind != "flow":
+            why = f"the baseline of '{name}' is a GAN ('{bkey}' = {kind})"
+        elif len(e.get("features", [None, None])) == 1:
+            why = f"the 1-D flow of '{name}' only estimates its density"
+        if why:
+            errors.append(
+                f"'{on['log_density']}' = true needs the exact density of a flow "
+                f"baseline, but {why}: set it false"
+            )
     return errors
 
 

@@ -57,10 +57,13 @@ def test_tiny_config_is_valid_and_gets_defaults():
     # tiny.yaml leaves out these keys, which get the schema's defaults
     assert out["baseline"].pop("clamp") == 2.0
     assert out["classifier"].pop("weight_decay") == 0.0
+    assert out["classifier"].pop("fresh_generated") is False
+    assert out["classifier"].pop("log_density") is False
     assert out.pop("progress") == {"minutes": 10, "steps": 0}
     assert out.pop("seeds") == 1
     assert out["hmc"].pop("thin") == 1
     assert out["refiner"].pop("reverse_kl") == 0.0
+    assert out["refiner"].pop("ema") == 0.0
     assert out.pop("events") == {}
     assert out["evaluate"].pop("events")["twosample"]["n_max"] == 200_000
     assert out["evaluate"].pop("betti") == {"autocorrelation": True}
