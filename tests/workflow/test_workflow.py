@@ -378,7 +378,10 @@ def test_estimate_of_the_fast_study_against_its_measured_runs(tmp_path: Path) ->
         text = record.read_text()
         assert "Jobs: 33;" in text and "`fast.yaml`" in text, record
         minutes = float(re.search(r"whole run, wall: ([\d.]+) min", text).group(1))
-        assert 0.75 < seconds / (60 * minutes) < 1.5, (record, seconds, minutes)
+        # both records ran the residual GAN refiner (11 min per toy), which the
+        # fast config has since replaced by the flow refiner (about 2.5 min per
+        # toy; docs/results/seeds.md: 27.7 min for the toys with rejection too)
+        assert 0.6 < seconds / (60 * minutes) < 1.5, (record, seconds, minutes)
 
 
 def test_report(run: Path) -> None:
