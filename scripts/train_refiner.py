@@ -13,8 +13,13 @@ arch, optim, n = settings.refiner(section, latent_dim=s["z"].shape[1])
 p = j.params
 kind = {"generator": p.generator, "n_train": n}
 if section["kind"] == "flow":
-    # the flow refiner: its identity start and its reverse-KL term against q(z)
-    kind.update(identity=section["residual"], reverse_kl=section["reverse_kl"])
+    # the flow refiner: its identity start, its reverse-KL term against q(z) and
+    # its log-variance term
+    kind.update(
+        identity=section["residual"],
+        reverse_kl=section["reverse_kl"],
+        log_variance=section["log_variance"],
+    )
     if section["reverse_kl"] > 0:
         if "classifier" not in j.input.keys():
             raise ValueError(

@@ -218,6 +218,7 @@ REJECTION_COLUMNS = [
     "bound_source",
     "pilot",
     "bound_factor",
+    "quantile",
     "pilot_max_weight",
     "clipped_fraction",
     "clipped_mass",
@@ -237,7 +238,8 @@ def rejection_table(
     logged as a warning.
 
     Columns :data:`REJECTION_COLUMNS`: the bound M and where it came from
-    (``pilot``: ``bound_factor`` times the largest of ``pilot`` weights;
+    (``pilot``: ``bound_factor`` times the largest of ``pilot`` weights, or
+    their ``quantile``;
     ``fixed``: the configured bound), proposals and acceptance rate, and the
     bias of the bound: the fraction of proposals with w > M (clipped) and the
     clipped share of the target's mass.
@@ -254,6 +256,7 @@ def rejection_table(
         "bound_source": "fixed" if fixed else "pilot",
         "pilot": 0 if fixed else config.pilot,
         "bound_factor": math.nan if fixed else config.bound_factor,
+        "quantile": math.nan if fixed else config.quantile,
         "pilot_max_weight": result.pilot_max_weight,
         "clipped_fraction": result.clipped_fraction,
         "clipped_mass": result.clipped_mass,
@@ -266,7 +269,8 @@ def rejection_table(
             "REJECTION BOUND: %s/%s: %.3g of the proposals had w > M = %.6g and "
             "were accepted with probability 1 instead of w / M: the sample follows "
             "p min(w, M), off q by at most %.3g (clipped mass) in total variation "
-            "(raise rejection.bound_factor or rejection.pilot to clip less)",
+            "(raise rejection.bound_factor, rejection.quantile or rejection.pilot "
+            "to clip less)",
             dataset,
             method,
             result.clipped_fraction,

@@ -41,7 +41,8 @@ class RejectionConfig:
     """Settings of the rejection sampler.
 
     The bound M on the weight is ``bound`` where given; else the largest
-    weight among ``pilot`` proposals times ``bound_factor``. A fresh proposal
+    weight among ``pilot`` proposals (or their ``quantile``) times
+    ``bound_factor``. A fresh proposal
     exceeds the largest of n exchangeable pilot weights with probability
     1 / (n + 1), so with the default factor 1 and a pilot of 10^6 about one
     proposal in a million is clipped (each run reports the fraction and the
@@ -51,6 +52,11 @@ class RejectionConfig:
         pilot: Proposals whose largest weight sets the bound (>= 1); drawn
             before, and apart from, the proposals of the sample.
         bound_factor: Factor (>= 1) on the pilot's largest weight.
+        quantile: The pilot weights' quantile, in (0, 1], that sets the bound
+            (1: the largest). Below 1 a fraction of about 1 - quantile of the
+            proposals is clipped, which keeps the acceptance rate up where a
+            classifier has rare, very large weights in the tails (the result
+            reports the clipped mass, which bounds the bias).
         bound: A fixed bound M on w (> 0), or None to take it from the pilot.
         chunk_size: Proposals per call of the weight (>= 1).
 
@@ -64,6 +70,7 @@ class RejectionConfig:
 
     pilot: int = 1_000_000  # proposals whose largest weight sets the bound
     bound_factor: float = 1.0  # factor on the pilot's largest weight
+    quantile: float = 1.0  # the pilot weights' quantile that sets the bound
     bound: float | None = None  # fixed bound on w; None: from the pilot
     chunk_size: int = 100_000  # proposals per call of the weight
 
@@ -71,6 +78,10 @@ class RejectionConfig:
         """Validate the fields."""
         check_int("RejectionConfig", "pilot", self.pilot, 1)
         check_positive("RejectionConfig", "bound_factor", self.bound_factor, 1)
+        if not 0 < self.quantile <= 1:  # also False for nan
+            raise ValueError(
+                f"RejectionConfig.quantile must be in (0, 1], got {self.quantile!r}"
+            )
         if self.bound is not None:
             check_positive("RejectionConfig", "bound", self.bound)
         check_int("RejectionConfig", "chunk_size", self.chunk_size, 1)
@@ -207,7 +218,12 @@ def rejection_sample(
             raise ValueError(
                 f"no finite weight among the {config.pilot} pilot proposals"
             )
-        log_bound = pilot_max_log + math.log(config.bound_factor)
+        log_ref = pilot_max_log
+        if config.quantile < 1:
+            finite = torch.cat(pilot_log_w)  # (n,)
+            k = max(1, math.ceil(config.quantile * finite.numel()))
+            log_ref = float(finite.kthvalue(k).values)
+        log_bound = log_ref + math.log(config.bound_factor)
     else:
         log_bound = math.log(config.bound)
     if not log_bound < 700:  # exp overflows float64 near 709
@@ -216,9 +232,10 @@ def rejection_sample(
         )
     bound = math.exp(log_bound)
     if config.bound is None:
-        pilot_max = math.exp(pilot_max_log)  # <= bound: bound_factor >= 1
-        # E_p[w] / M on the pilot: the acceptance rate to expect
-        expected = float(torch.cat(pilot_log_w).exp().sum()) / config.pilot / bound
+        pilot_max = math.exp(pilot_max_log)  # <= bound where quantile is 1
+        # E_p[min(w, M)] / M on the pilot: the acceptance rate to expect
+        pilot_w = torch.cat(pilot_log_w).exp().clamp(max=bound)
+        expected = float(pilot_w.sum()) / config.pilot / bound
         logger.info(
             "rejection: expected acceptance %.4g from the pilot: about %.3g "
             "proposals for %d samples",
@@ -232,8 +249,9 @@ def rejection_sample(
         bound,
         "fixed"
         if config.bound is not None
-        else f"largest weight {pilot_max:.6g} of {config.pilot} pilot proposals "
-        f"x {config.bound_factor}",
+        else f"{'largest' if config.quantile == 1 else f'{config.quantile} quantile'}"
+        f" of the weights of {config.pilot} pilot proposals (largest "
+        f"{pilot_max:.6g}) x {config.bound_factor}",
         dim,
         n_samples,
         chunk,

@@ -32,6 +32,7 @@ __all__ = [
     "caveat",
     "train",
     "train_flow",
+    "log_variance_loss",
     "zero_couplings",
     "log_prob_of_generated",
     "build",
@@ -110,6 +111,7 @@ def train(
     identity: bool = False,
     reverse_kl: float = 0.0,
     log_q: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    log_variance: float = 0.0,
 ) -> nn.Module:
     """Train the refiner on weighted latent points: a GAN with the weighted loss
     for a :class:`~laser.models.gan.GANConfig`, a RealNVP by weighted maximum
@@ -132,6 +134,8 @@ def train(
         reverse_kl: weight of a flow refiner's reverse-KL term
             (:func:`train_flow`); refused for a GAN.
         log_q: the latent target log q(z) of the reverse-KL term.
+        log_variance: weight of a flow refiner's log-variance term
+            (:func:`train_flow`); refused for a GAN.
 
     Returns:
         The trained refiner: a :class:`laser.models.gan.Generator` or a
@@ -141,10 +145,11 @@ def train(
         TypeError: for another architecture.
     """
     z, w = z[:n_train], w[:n_train]
-    if isinstance(arch, gan.GANConfig) and reverse_kl:
-        raise ValueError(
-            "refiner.reverse_kl needs the flow refiner (refiner.kind flow)"
-        )
+    for key, value in (("reverse_kl", reverse_kl), ("log_variance", log_variance)):
+        if isinstance(arch, gan.GANConfig) and value:
+            raise ValueError(
+                f"refiner.{key} needs the flow refiner (refiner.kind flow)"
+            )
     if isinstance(arch, gan.GANConfig):
         log.info("generator %s, refiner gan: %s", generator, caveat(generator, "gan"))
         return gan.train(z, w, arch, optim, seed, dtype, device, progress=progress)
@@ -162,6 +167,7 @@ def train(
             identity,
             reverse_kl,
             log_q,
+            log_variance,
         )
         model.eval()
         return model
@@ -197,6 +203,26 @@ def log_prob_of_generated(
     return z, log_n - log_jac - torch.log(model.scale).sum()
 
 
+def log_variance_loss(
+    log_r: torch.Tensor, z: torch.Tensor, w: torch.Tensor, delta: float = 1.0
+) -> torch.Tensor:
+    """The log-variance loss of a density r against q(z) = N(z; 0, I) w(z) / Z0
+    on prior points z (N, D) with their weights w (N,) and log r(z) (N,).
+
+    The residual e = log r(z) - log N(z) - log w(z) is constant where r = q;
+    the loss is the Huber loss (``delta``) of e minus its batch median (held
+    fixed), so that the rare points of extreme weight (a classifier's tails:
+    w of 1e-13 or 100) pull with a bounded force. A zero weight counts as
+    log w = log of the smallest positive float. The log-variance divergence:
+    Richter et al., arXiv:2010.10436.
+    """
+    log_n = -0.5 * (z**2).sum(1)  # log N(z) up to a constant
+    tiny = torch.finfo(w.dtype).tiny
+    e = log_r - log_n - torch.log(w.clamp(min=tiny))  # (N,)
+    e = e - e.detach().median()
+    return torch.nn.functional.huber_loss(e, torch.zeros_like(e), delta=delta)
+
+
 def train_flow(
     z: np.ndarray,
     w: np.ndarray,
@@ -209,6 +235,7 @@ def train_flow(
     identity: bool = False,
     reverse_kl: float = 0.0,
     log_q: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    log_variance: float = 0.0,
 ) -> flows.RealNVP:
     """A flow refiner r: weighted maximum likelihood on the latent points,
     -sum w log r(z) / sum w, plus, with ``reverse_kl`` = lambda > 0, lambda times
@@ -224,9 +251,20 @@ def train_flow(
     alone seeks modes). ``identity`` starts every coupling at the identity
     (:func:`zero_couplings`), at the weighted Gaussian of the points.
 
+    With ``log_variance`` = mu > 0, mu times a regression of the log-density
+    ratio is added (:func:`log_variance_loss`): on the same prior points, log
+    r(z) - log N(z; 0, I) is fitted to their known log w, up to a constant.
+    The likelihood learns w only from which points carry more weight, a
+    gradient whose noise (of order one per point) swamps a signal of order
+    w - 1 where the weights are mild; the regression's noise shrinks with its
+    residual, so it keeps refining where the likelihood has stalled.
+
     Raises:
-        ValueError: for reverse_kl < 0, or > 0 without log_q.
+        ValueError: for reverse_kl < 0 or log_variance < 0, or reverse_kl > 0
+            without log_q.
     """
+    if log_variance < 0:
+        raise ValueError(f"refiner.log_variance must be >= 0, got {log_variance}")
     if reverse_kl < 0:
         raise ValueError(f"refiner.reverse_kl must be >= 0, got {reverse_kl}")
     if reverse_kl > 0 and log_q is None:
@@ -242,20 +280,25 @@ def train_flow(
     wt = torch.as_tensor(w, dtype=dtype, device=device)
     model.set_standardisation(zt, wt)
     log.info(
-        "flow refiner %s on %d points, identity start %s, reverse KL x %g",
+        "flow refiner %s on %d points, identity start %s, reverse KL x %g, "
+        "log-variance x %g",
         arch,
         len(z),
         identity,
         reverse_kl,
+        log_variance,
     )
 
     def loss(zb: torch.Tensor, wb: torch.Tensor) -> torch.Tensor:
-        nll = flows.nll(model, zb, wb)
-        if not reverse_kl:
-            return nll
-        y = torch.randn(len(zb), model.width, dtype=dtype).to(device)
-        z_r, log_r = log_prob_of_generated(model, y)
-        return nll + reverse_kl * (log_r - log_q(z_r)).mean()
+        log_r = model.log_prob(zb)  # (B,)
+        out = -(wb * log_r).sum() / wb.sum()
+        if log_variance:
+            out = out + log_variance * log_variance_loss(log_r, zb, wb)
+        if reverse_kl:
+            y = torch.randn(len(zb), model.width, dtype=dtype).to(device)
+            z_r, log_r_own = log_prob_of_generated(model, y)
+            out = out + reverse_kl * (log_r_own - log_q(z_r)).mean()
+        return out
 
     fit(model, loss, [zt, wt], optim, torch_generator(seed + 1), "refiner", progress)
     return model

@@ -218,6 +218,39 @@ def test_clipped_bound_samples_p_min_w_m_and_reports_the_clipping() -> None:
     assert abs(float(z[:, 1].mean())) < 4 / math.sqrt(n)
 
 
+def test_quantile_bound_clips_that_share_and_raises_the_acceptance() -> None:
+    """Linear tilt log w = z0: the q-quantile of the pilot weights is e^(z_q),
+    z_q the standard normal quantile, so about 1 - q of the proposals are
+    clipped, and the acceptance E_p[min(w, M)] / M is above the largest-weight
+    bound's."""
+
+    def log_w(z: torch.Tensor) -> torch.Tensor:
+        return z[:, 0]
+
+    pilot, n = 200_000, 50_000
+    top = rejection_sample(log_w, 2, n, RejectionConfig(pilot=pilot), gen(6))
+    cfg = RejectionConfig(pilot=pilot, quantile=0.99)
+    res = rejection_sample(log_w, 2, n, cfg, gen(6))
+    assert res.pilot_max_weight == top.pilot_max_weight  # the same pilot
+    z_q = 2.326348  # Phi^-1(0.99)
+    assert abs(math.log(res.bound) - z_q) < 0.03
+    frac = 0.01
+    assert (
+        abs(res.clipped_fraction - frac) < 4 * math.sqrt(frac / res.proposals) + 0.002
+    )
+    assert res.acceptance_rate > 4 * top.acceptance_rate
+    assert 0 < res.clipped_mass < 0.1
+    table = diagnostics.rejection_table(res, cfg, "toy")
+    assert table.loc[0, "quantile"] == 0.99 and table.loc[0, "bound"] == res.bound
+    assert list(table.columns) == diagnostics.REJECTION_COLUMNS
+
+
+@pytest.mark.parametrize("q", [0.0, -0.5, 1.5, math.nan])
+def test_quantile_out_of_range_is_refused(q: float) -> None:
+    with pytest.raises(ValueError, match="quantile"):
+        RejectionConfig(quantile=q)
+
+
 def test_rejection_seeds_and_sizes() -> None:
     cfg = RejectionConfig(pilot=1000, chunk_size=700)
     a = rejection_sample(quadratic_log_w, 2, 1234, cfg, gen(4)).samples

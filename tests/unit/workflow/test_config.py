@@ -63,6 +63,7 @@ def test_tiny_config_is_valid_and_gets_defaults():
     assert out.pop("seeds") == 1
     assert out["hmc"].pop("thin") == 1
     assert out["refiner"].pop("reverse_kl") == 0.0
+    assert out["refiner"].pop("log_variance") == 0.0
     assert out["refiner"].pop("ema") == 0.0
     assert out.pop("events") == {}
     assert out["evaluate"].pop("events")["twosample"]["n_max"] == 200_000
