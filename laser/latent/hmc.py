@@ -64,6 +64,13 @@ class HMCConfig:
             in (0, 1).
         thin: Iterations per kept draw after burn-in (>= 1): a chain keeps
             every thin-th state, which drops most repeated states (rejections).
+        restart: After burn-in, every chain starts again at its starting
+            point, with the tuned step size: burn-in then only tunes the step.
+            For starts already drawn from the target (``init`` ``resample`` or
+            ``systematic``): a systematic start gives every mode its share to
+            within one chain, which burn-in's crossings between modes would
+            scatter (a share's error over chains that cross rarely is that of
+            their starts plus what the crossings add).
         init: Where the chains of :func:`sample_hmc` start: ``prior`` (z ~
             N(0, I), the paper), ``resample`` or ``systematic`` (prior points
             resampled by their weights, :meth:`laser.latent.target.Target.start`).
@@ -87,6 +94,7 @@ class HMCConfig:
     target_accept: float = 0.8  # acceptance probability aimed at when adapting
     init: str = "prior"  # chains start at prior points or resampled ones
     thin: int = 1  # iterations per kept draw
+    restart: bool = False  # chains start again at their starts after burn-in
 
     def __post_init__(self) -> None:
         """Validate the fields."""
@@ -101,6 +109,8 @@ class HMCConfig:
         check_int("HMCConfig", "log_every", self.log_every, 1)
         check_int("HMCConfig", "chunk_size", self.chunk_size, 1)
         check_int("HMCConfig", "thin", self.thin, 1)
+        if not isinstance(self.restart, bool):
+            raise ValueError(f"HMCConfig.restart must be a bool, got {self.restart!r}")
         adapt = self.adapt_step_size
         if not isinstance(adapt, bool):
             raise ValueError(f"HMCConfig.adapt_step_size must be a bool, got {adapt!r}")
@@ -114,6 +124,12 @@ class HMCConfig:
                 f"HMCConfig.target_accept must be a float in (0, 1), got {target!r}"
             )
         check_choice("HMCConfig", "init", self.init, INITS)
+        if self.restart and self.init == "prior":
+            raise ValueError(
+                "HMCConfig.restart returns the chains to their starts after burn-in, "
+                "which needs starts drawn from the target (init resample or "
+                "systematic), not prior points"
+            )
 
 
 @dataclass
@@ -257,6 +273,7 @@ def sample(
     log_prob = chunked(log_prob, config.chunk_size)
     z = init.detach().clone()  # (C, D)
     u, grad_u = potential_and_grad(log_prob, z)  # (C,), (C, D)
+    starts = (z.clone(), u.clone(), grad_u.clone())  # where restart returns them
     bad = ~(torch.isfinite(u) & torch.isfinite(grad_u).all(dim=1))  # (C,)
     if bool(bad.any()):
         idx = torch.nonzero(bad).flatten()[:10].tolist()
@@ -321,6 +338,9 @@ def sample(
                 if config.adapt_step_size and config.burn_in:
                     step = adapt.final
                     logger.info("HMC step size adapted to %.5g", step)
+                if config.restart:
+                    z, u, grad_u = (t.clone() for t in starts)
+                    logger.info("HMC chains start again at their starting points")
             z, u, grad_u, accepted, prob = hmc_step(
                 log_prob, z, u, grad_u, config, generator, step
             )

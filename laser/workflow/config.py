@@ -121,6 +121,13 @@ def _semantic(config: dict[str, Any]) -> list[str]:
             for key, kind in [baseline_kind(config, name)]
             if kind == "gan" and is_toy(config, name)
         ]
+    hmc = config.get("hmc", {})
+    if hmc.get("restart") and hmc.get("init", "prior") == "prior":
+        errors.append(
+            "'hmc.restart' = true returns the chains to their starts after burn-in, "
+            "which needs starts drawn from the target: set 'hmc.init' to resample or "
+            "systematic (it is prior)"
+        )
     return errors
 
 

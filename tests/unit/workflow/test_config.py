@@ -62,6 +62,7 @@ def test_tiny_config_is_valid_and_gets_defaults():
     assert out.pop("progress") == {"minutes": 10, "steps": 0}
     assert out.pop("seeds") == 1
     assert out["hmc"].pop("thin") == 1
+    assert out["hmc"].pop("restart") is False
     assert out["refiner"].pop("reverse_kl") == 0.0
     assert out["refiner"].pop("log_variance") == 0.0
     assert out["refiner"].pop("ema") == 0.0
@@ -98,6 +99,7 @@ def test_defaults_are_filled(cfg):
         "adapt_step_size": False,
         "target_accept": 0.8,
         "thin": 1,
+        "restart": False,
         "init": "prior",
     }
     # per-toy overrides stay partial: they are overrides, not full sections
