@@ -12,7 +12,7 @@ from functools import partial
 import torch
 from torch import Tensor
 
-from laser.checks import check_choice, check_int
+from laser.checks import check_choice, check_int, check_positive
 from laser.latent import diagnostics
 from laser.latent.adaptation import DualAveraging
 from laser.latent.integrator import (
@@ -64,13 +64,9 @@ class HMCConfig:
             in (0, 1).
         thin: Iterations per kept draw after burn-in (>= 1): a chain keeps
             every thin-th state, which drops most repeated states (rejections).
-        restart: After burn-in, every chain starts again at its starting
-            point, with the tuned step size: burn-in then only tunes the step.
-            For starts already drawn from the target (``init`` ``resample`` or
-            ``systematic``): a systematic start gives every mode its share to
-            within one chain, which burn-in's crossings between modes would
-            scatter (a share's error over chains that cross rarely is that of
-            their starts plus what the crossings add).
+        restart: After burn-in every chain starts again at its start, with
+            the tuned step (starts drawn from the target only): burn-in's
+            crossings between modes then do not scatter the starts' shares.
         init: Where the chains of :func:`sample_hmc` start: ``prior`` (z ~
             N(0, I), the paper), ``resample`` or ``systematic`` (prior points
             resampled by their weights, :meth:`laser.latent.target.Target.start`).
@@ -98,38 +94,28 @@ class HMCConfig:
 
     def __post_init__(self) -> None:
         """Validate the fields."""
-        step = self.step_size
-        if isinstance(step, bool) or not isinstance(step, (int, float)):
-            raise ValueError(f"HMCConfig.step_size must be a float, got {step!r}")
-        if not (math.isfinite(step) and step > 0):
-            raise ValueError(f"HMCConfig.step_size must be finite and > 0, got {step}")
+        check_positive("HMCConfig", "step_size", self.step_size)
         check_int("HMCConfig", "n_leapfrog", self.n_leapfrog, 1)
         check_int("HMCConfig", "n_chains", self.n_chains, 1)
         check_int("HMCConfig", "burn_in", self.burn_in, 0)
         check_int("HMCConfig", "log_every", self.log_every, 1)
         check_int("HMCConfig", "chunk_size", self.chunk_size, 1)
         check_int("HMCConfig", "thin", self.thin, 1)
-        if not isinstance(self.restart, bool):
-            raise ValueError(f"HMCConfig.restart must be a bool, got {self.restart!r}")
-        adapt = self.adapt_step_size
-        if not isinstance(adapt, bool):
-            raise ValueError(f"HMCConfig.adapt_step_size must be a bool, got {adapt!r}")
+        for name in ("restart", "adapt_step_size"):
+            if not isinstance(value := getattr(self, name), bool):
+                raise ValueError(f"HMCConfig.{name} must be a bool, got {value!r}")
         target = self.target_accept
         if (
             isinstance(target, bool)
             or not isinstance(target, (int, float))
-            or not 0 < target < 1
+            or not (0 < target < 1)
         ):
-            raise ValueError(
-                f"HMCConfig.target_accept must be a float in (0, 1), got {target!r}"
-            )
+            msg = f"HMCConfig.target_accept must be a float in (0, 1), got {target!r}"
+            raise ValueError(msg)
         check_choice("HMCConfig", "init", self.init, INITS)
         if self.restart and self.init == "prior":
-            raise ValueError(
-                "HMCConfig.restart returns the chains to their starts after burn-in, "
-                "which needs starts drawn from the target (init resample or "
-                "systematic), not prior points"
-            )
+            msg = "HMCConfig.restart needs starts drawn from the target (init "
+            raise ValueError(msg + "resample or systematic), not prior points")
 
 
 @dataclass
@@ -338,9 +324,8 @@ def sample(
                 if config.adapt_step_size and config.burn_in:
                     step = adapt.final
                     logger.info("HMC step size adapted to %.5g", step)
-                if config.restart:
+                if config.restart:  # back to the starts, with the tuned step
                     z, u, grad_u = (t.clone() for t in starts)
-                    logger.info("HMC chains start again at their starting points")
             z, u, grad_u, accepted, prob = hmc_step(
                 log_prob, z, u, grad_u, config, generator, step
             )
