@@ -18,6 +18,7 @@ import torch
 __all__ = [
     "DataError",
     "load_samples",
+    "load_joined",
     "save_samples",
     "save_model",
     "load_checkpoint",
@@ -115,6 +116,31 @@ def load_samples(
         if np.issubdtype(a.dtype, np.floating):
             arrays[key] = a.astype(np.float32, copy=False)
     return arrays
+
+
+def load_joined(*paths: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The samples of several files (:func:`load_samples`) one after the other:
+    their `x`, and their `w` where any file has weights (unit weights for a file
+    without).
+
+    Raises:
+        DataError: naming the file that cannot be used, or the two files whose
+            `x` have different numbers of columns.
+    """
+    parts = [(Path(p), load_samples(p)) for p in paths]
+    (first, a), *rest = parts
+    for path, b in rest:
+        if b["x"].shape[1] != a["x"].shape[1]:
+            raise DataError(
+                f"{path}: {b['x'].shape[1]} columns in 'x', but {first} has "
+                f"{a['x'].shape[1]}"
+            )
+    out = {"x": np.concatenate([s["x"] for _, s in parts])}
+    if any("w" in s for _, s in parts):
+        unit = [np.ones(len(s["x"]), np.float32) for _, s in parts]
+        w = [s.get("w", u) for (_, s), u in zip(parts, unit, strict=True)]
+        out["w"] = np.concatenate(w)
+    return out
 
 
 def save_samples(path: str | os.PathLike, **arrays: np.ndarray) -> None:

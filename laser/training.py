@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from laser.progress import Progress, rng_state, set_rng_state
 
@@ -16,6 +18,7 @@ __all__ = [
     "make_optimizer",
     "minibatches",
     "check_finite",
+    "ema_update",
     "fit",
     "timing",
 ]
@@ -96,6 +99,25 @@ def timing(epoch_seconds: float, total_seconds: float, epoch: int, epochs: int) 
     return f"time {epoch_seconds:.1f}s (total {total_seconds:.1f}s, ETA {eta})"
 
 
+@torch.no_grad()
+def ema_update(avg: nn.Module, model: nn.Module, decay: float, step: int) -> None:
+    """Move `avg` to the average of `model`'s parameters after its `step`-th
+    update (step >= 1): the bias-corrected exponential moving average
+
+        avg_t = (1 - decay) / (1 - decay^t) * sum_{k=1}^t decay^(t-k) theta_k,
+
+    by avg_t = avg_{t-1} + (theta_t - avg_{t-1}) (1 - decay) / (1 - decay^t).
+    So avg_1 = theta_1 (the initialisation gets no share; decay 0 is the last
+    iterate), and for t >> 1 / (1 - decay) it is the plain moving average over
+    about the last 1 / (1 - decay) updates. Buffers are copied, not averaged.
+    """
+    weight = (1 - decay) / (1 - decay**step)
+    for a, p in zip(avg.parameters(), model.parameters(), strict=True):
+        a.lerp_(p, weight)  # exactly p at weight 1
+    for a, b in zip(avg.buffers(), model.buffers(), strict=True):
+        a.copy_(b)
+
+
 def fit(
     model: torch.nn.Module,
     loss_fn: Callable[..., torch.Tensor],
@@ -105,6 +127,7 @@ def fit(
     stage: str,
     progress: Progress | None = None,
     refresh: Callable[[int], Sequence[torch.Tensor]] | None = None,
+    average: float = 0.0,
 ) -> list[float]:
     """Minimise `loss_fn(*batch)` over minibatches of `tensors` with Adam.
 
@@ -126,6 +149,10 @@ def fit(
         refresh: epoch e -> the tensors of epoch e (shapes as `tensors`), called
             at the start of every epoch (a fresh generated sample per epoch); a
             function of e alone, so that a resumed loop sees the same tensors.
+        average: decay of an exponential moving average of the parameters
+            over the updates (:func:`ema_update`; saved with the progress),
+            which the model takes at the end in place of the last iterate; 0
+            keeps the last iterate.
 
     Returns:
         The mean training loss of each epoch.
@@ -134,9 +161,17 @@ def fit(
     n = tensors[0].shape[0]
     history: list[float] = []
     spent = 0.0  # seconds of the epochs before a resume
+    if not 0 <= average < 1:
+        raise ValueError(f"average must be in [0, 1), got {average}")
+    # the moving average of the parameters, after `averaged` updates
+    avg = copy.deepcopy(model).requires_grad_(False) if average else None
+    averaged = 0
 
     def state() -> dict:
+        extra = {} if avg is None else {"average": avg.state_dict()}
         return {
+            **extra,
+            "averaged": averaged,
             "model": model.state_dict(),
             "optimizer": opt.state_dict(),
             "scheduler": sched.state_dict(),
@@ -155,7 +190,10 @@ def fit(
                 opt.load_state_dict(saved["optimizer"])
                 sched.load_state_dict(saved["scheduler"])
                 set_rng_state(saved["rng"], generator)
+                if avg is not None:
+                    avg.load_state_dict(saved["average"])
             history, spent = saved["history"], saved["seconds"]
+            averaged = saved.get("averaged", 0)
             within = saved.get("within")
         start = time.perf_counter()
         model.train()
@@ -179,6 +217,9 @@ def fit(
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if avg is not None:
+                    averaged += 1
+                    ema_update(avg, model, average, averaged)
                 total += loss.item() * len(idx)
                 count += len(idx)
                 if loop.stopping:  # a signal: save now, an epoch can be long
@@ -199,5 +240,7 @@ def fit(
                 timing(now - t0, spent + now - start, epoch, config.epochs),
             )
             loop.step(epoch, state)
+    if avg is not None:
+        model.load_state_dict(avg.state_dict())
     model.eval()
     return history

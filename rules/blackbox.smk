@@ -38,7 +38,7 @@ rule sample_blackbox:
 
 rule train_classifier_blackbox:
     input:
-        data="results/{dataset}/data/classifier.npz",
+        unpack(classifier_data),
         baseline="results/{dataset}/baseline/model.pt",
         code=code("train_classifier_blackbox"),
     output:

@@ -1,7 +1,7 @@
 rule train_classifier:
     input:
         unpack(classifier_generated),
-        data="results/{dataset}/data/classifier.npz",
+        unpack(classifier_data),
         code=code("train_classifier"),
     output:
         model="results/{dataset}/classifier/model.pt",

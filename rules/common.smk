@@ -237,6 +237,16 @@ def classifier_generated(wildcards):
     return {"baseline": f"results/{d}/baseline/model.pt"}
 
 
+def classifier_data(wildcards):
+    """The data the classifier trains on: its own sample, and with
+    classifier.with_train the baseline's training points too."""
+    d = wildcards.dataset
+    out = {"data": f"results/{d}/data/classifier.npz"}
+    if section(config, "classifier", d)["with_train"]:
+        out["train"] = f"results/{d}/data/train.npz"
+    return out
+
+
 def held_out_events(wildcards):
     """Held-out data events of a dataset of events (its independent truth
     sample): a toy draws fresh ones instead."""

@@ -10,7 +10,7 @@ wildcard_constraints:
 
 rule train_classifier_iterated:
     input:
-        data="results/{dataset}/data/classifier.npz",
+        unpack(classifier_data),
         baseline="results/{dataset}/baseline/model.pt",
         refiners=refiner_paths(-1),
         code=code("train_classifier_iterated"),

@@ -6,7 +6,8 @@ a latent space.
 ``classifier.fresh_generated`` draws a new generated sample for every epoch;
 ``classifier.log_density`` gives the classifier the baseline flow's log p_g(x)
 (:mod:`laser.models.flow_aware`). Both need a generator: the config refuses them
-for a dataset given only by samples."""
+for a dataset given only by samples. ``classifier.with_train`` adds the baseline's
+training points to the data (and as many generated points)."""
 
 from laser import io
 from laser.data.transforms import from_hparams
@@ -14,7 +15,8 @@ from laser.models import classifier, flow_aware, generators, refiners
 from laser.workflow import job, settings
 
 j = job.start(snakemake)
-target = io.load_samples(j.input.data)
+# the classifier's data, and with classifier.with_train the baseline's training points
+target = io.load_joined(*(j.input[k] for k in ("data", "train") if k in j.input.keys()))
 data = target["x"]
 section = j.params.settings
 flow = fresh = None

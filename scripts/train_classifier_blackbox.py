@@ -10,7 +10,9 @@ from laser.workflow import job, settings
 
 j = job.start(snakemake)
 p = j.params
-data = io.load_samples(j.input.data)["x"]
+# the classifier's data, and with classifier.with_train the baseline's training points
+data = io.load_joined(*(j.input[k] for k in ("data", "train") if k in j.input.keys()))
+data = data["x"]
 box = spec.load(p.spec, p.options, j.input.baseline, j.dtype, j.device)
 _, generated = base.sample(box, len(data), p.seed)
 arch, optim = settings.split(p.settings, classifier.ClassifierConfig)

@@ -20,6 +20,7 @@ from laser.seeding import torch_generator
 from laser.training import (
     OptimConfig,
     check_finite,
+    ema_update,
     make_optimizer,
     minibatches,
     timing,
@@ -148,25 +149,6 @@ def discriminator_loss(
 def generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss -mean log D(phi(y))."""
     return F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
-
-
-@torch.no_grad()
-def ema_update(avg: nn.Module, model: nn.Module, decay: float, step: int) -> None:
-    """Move `avg` to the average of `model`'s parameters after its `step`-th
-    update (step >= 1): the bias-corrected exponential moving average
-
-        avg_t = (1 - decay) / (1 - decay^t) * sum_{k=1}^t decay^(t-k) theta_k,
-
-    by avg_t = avg_{t-1} + (theta_t - avg_{t-1}) (1 - decay) / (1 - decay^t).
-    So avg_1 = theta_1 (the initialisation gets no share; decay 0 is the last
-    iterate), and for t >> 1 / (1 - decay) it is the plain moving average over
-    about the last 1 / (1 - decay) updates. Buffers are copied, not averaged.
-    """
-    weight = (1 - decay) / (1 - decay**step)
-    for a, p in zip(avg.parameters(), model.parameters(), strict=True):
-        a.lerp_(p, weight)  # exactly p at weight 1
-    for a, b in zip(avg.buffers(), model.buffers(), strict=True):
-        a.copy_(b)
 
 
 def train(

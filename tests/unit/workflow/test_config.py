@@ -59,6 +59,10 @@ def test_tiny_config_is_valid_and_gets_defaults():
     assert out["classifier"].pop("weight_decay") == 0.0
     assert out["classifier"].pop("fresh_generated") is False
     assert out["classifier"].pop("log_density") is False
+    assert out["classifier"].pop("ema") == 0.0
+    assert out["classifier"].pop("with_train") is False
+    for step in ("step1", "step2"):
+        assert out["omnifold"][step].pop("ema") == 0.0
     assert out.pop("progress") == {"minutes": 10, "steps": 0}
     assert out.pop("seeds") == 1
     assert out["hmc"].pop("thin") == 1
