@@ -2,8 +2,19 @@
 (mirroring laser/), tests/workflow/ the end-to-end runs of the workflow, all
 marked `workflow`."""
 
+import signal
+
 import pytest
 import torch
+
+
+@pytest.fixture
+def handlers():
+    """Progress with a directory installs its signal handlers: put them back."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for s, h in saved.items():
+        signal.signal(s, h)
 
 
 @pytest.fixture(scope="module")

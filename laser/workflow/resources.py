@@ -173,7 +173,8 @@ def compute_seconds(
     if rule_name == "train_classifier":  # 0.09 h, after g(z) for its points
         s = section(config, "classifier", dataset)
         size = s["hidden_layers"] * s["hidden_units"] / (8 * 96)
-        n = data["n_classifier"]
+        # with_train: the baseline's training points join the data
+        n = data["n_classifier"] + (data["n_train"] if s.get("with_train") else 0)
         return 342 * size * s["epochs"] / 50 * n / 480_000 + 21 * flow * n / 2_000_000
     if rule_name == "compute_weights":  # the classifier on 2M points: 13 s
         return 13 * n_eval

@@ -8,6 +8,7 @@ import torch
 from laser.io import (
     DataError,
     load_checkpoint,
+    load_joined,
     load_model,
     load_samples,
     load_table,
@@ -59,6 +60,29 @@ def test_samples_round_trip(tmp_path):
     # stored as float32 on disk, not converted on load only
     with np.load(path) as f:
         assert f["x"].dtype == np.float32
+
+
+def test_joined_samples_follow_each_other_with_unit_weights_where_missing(tmp_path):
+    """classifier.with_train: the classifier's sample, then the training points."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(30, 3)), rng.normal(size=(20, 3))
+    w = rng.uniform(0.5, 2.0, 20)
+    save_samples(tmp_path / "a.npz", x=a)
+    save_samples(tmp_path / "b.npz", x=b, w=w)
+    plain = load_joined(tmp_path / "a.npz", tmp_path / "a.npz")
+    assert sorted(plain) == ["x"]  # no file has weights: none made up
+    np.testing.assert_array_equal(plain["x"], np.concatenate([a, a]).astype(np.float32))
+    out = load_joined(tmp_path / "a.npz", tmp_path / "b.npz")
+    np.testing.assert_array_equal(out["x"], np.concatenate([a, b]).astype(np.float32))
+    np.testing.assert_array_equal(out["w"][:30], np.ones(30, np.float32))
+    np.testing.assert_array_equal(out["w"][30:], w.astype(np.float32))
+    save_samples(tmp_path / "c.npz", x=rng.normal(size=(5, 2)))
+    with pytest.raises(
+        DataError, match=r"c\.npz: 2 columns in 'x', but .*a\.npz has 3"
+    ):
+        load_joined(tmp_path / "a.npz", tmp_path / "c.npz")
+    with pytest.raises(DataError, match="missing.npz: no such file"):
+        load_joined(tmp_path / "a.npz", tmp_path / "missing.npz")
 
 
 def test_save_samples_overwrites_atomically(tmp_path):

@@ -537,6 +537,37 @@ def io_load(path: Path) -> np.ndarray:
         return f["x"]
 
 
+def test_the_classifier_trains_on_the_training_points_too_and_keeps_its_average(
+    tmp_path: Path,
+) -> None:
+    """classifier.with_train and classifier.ema on the tiny config: the gaussians'
+    classifier job takes data/train.npz as an input, trains on both data samples
+    against as many generated points, and its checkpoint records the average."""
+    work = copy_workflow(tmp_path)
+    (work / "both.yaml").write_text(
+        "datasets: [gaussians]\nclassifier: {with_train: true, ema: 0.9}\n"
+    )
+    target = "results/gaussians/classifier/model.pt"
+    dry = snakemake(work, target, "-n", "--configfile", "tiny.yaml", "both.yaml")
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert "results/gaussians/data/train.npz" in _job_block(
+        dry.stdout, "train_classifier"
+    )
+    res = snakemake(work, target, "--configfile", "tiny.yaml", "both.yaml")
+    assert res.returncode == 0, res.stderr[-5000:]
+    sizes = yaml.safe_load(TINY.read_text())["data"]
+    n = sizes["n_classifier"] + sizes["n_train"]
+    log = (work / "logs" / "train_classifier" / "gaussians.log").read_text()
+    assert f"{n} data vs {n} generated" in log, log[-2000:]
+    hp = io.load_checkpoint(work / target)["hparams"]
+    assert hp["ema"] == 0.9
+
+
+def _job_block(dry_run_output: str, rule: str) -> str:
+    """The text of a dry run's job of `rule` (from its 'rule' line to the next)."""
+    return dry_run_output.split(f"rule {rule}:")[1].split("\nrule ")[0]
+
+
 def test_every_refiner_kind_runs_end_to_end(tmp_path: Path) -> None:
     """Table 2's refiners on the tiny config: tiny_refiners.yaml (a second config
     file) gives the gaussians the flow refiner and the rings the residual GAN, the

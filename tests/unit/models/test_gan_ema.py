@@ -192,15 +192,6 @@ def test_the_average_keeps_the_mode_shares_closer_and_steadier():
 # --- resume ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def handlers():
-    """Progress with a directory installs its signal handlers: put them back."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-    yield
-    for s, h in saved.items():
-        signal.signal(s, h)
-
-
 class _Killed(Exception):
     pass
 

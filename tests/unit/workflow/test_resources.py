@@ -86,6 +86,12 @@ def test_paper_refiner_classifier_and_hmc_runtimes():
     # 342 s for 50 epochs of the 8 x 96 classifier, and g(z) for its 480k points
     clf = 342 + 21 * 480_000 / 2_000_000
     assert resources.runtime(PAPER, "train_classifier", "gaussians") == _minutes(clf)
+    # classifier.with_train: the baseline's 480k training points join the data, and
+    # as many generated points: twice the work
+    both = copy.deepcopy(PAPER)
+    both["classifier"]["with_train"] = True
+    clf2 = 2 * clf
+    assert resources.runtime(both, "train_classifier", "gaussians") == _minutes(clf2)
     # HMC: (3000 + 20000) iterations x 50 leapfrog steps of 3.7 ms + 17.6 us per
     # chain (100 chains), then 2M points through g (21 s)
     step = 3.7e-3 + 1.76e-5 * 100
