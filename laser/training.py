@@ -168,10 +168,11 @@ def fit(
     averaged = 0
 
     def state() -> dict:
-        extra = {} if avg is None else {"average": avg.state_dict()}
+        extra = (
+            {} if avg is None else {"average": avg.state_dict(), "averaged": averaged}
+        )
         return {
             **extra,
-            "averaged": averaged,
             "model": model.state_dict(),
             "optimizer": opt.state_dict(),
             "scheduler": sched.state_dict(),
