@@ -34,6 +34,8 @@ rule sample_laser:
     input:
         baseline="results/{dataset}/baseline/model.pt",
         refiners=["results/{dataset}/laser/refiner.pt"],
+        # the target q(z) of the unweighting (refiner.unweight)
+        classifier="results/{dataset}/classifier/model.pt",
         code=code("sample_laser"),
     output:
         samples="results/{dataset}/laser/samples.npz",
@@ -45,12 +47,16 @@ rule sample_laser:
         "../envs/laser.yaml"
     threads: THREADS
     resources:
+        **PROGRESS,
         mem_mb=mem_mb("sample_laser"),
         runtime=runtime("sample_laser"),
         gpu=GPUS,
         device=DEVICE,
     params:
         n=data_size("n_eval"),
+        # refiner.unweight, and its bound M from the rejection section
+        refiner=settings("refiner"),
+        rejection=settings("rejection"),
         dtype=config["dtype"],
         seed=seed("sample_laser"),
     script:

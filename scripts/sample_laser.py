@@ -1,13 +1,34 @@
 """Rules sample_laser and sample_laser_iterated: the refined generator,
-z = phi_1(...phi_k(y)) and x = g(z)."""
+z = phi_1(...phi_k(y)) and x = g(z); with refiner.unweight (sample_laser), the flow
+refiner's draws accepted with probability q(z) / (M r(z))."""
+
+import torch
 
 from laser import io
-from laser.models import generators, refiners
-from laser.workflow import job
+from laser.latent import rejection, target, unweighting
+from laser.models import classifier, generators, refiners
+from laser.workflow import job, settings
 
 j = job.start(snakemake)
 g = io.load_model(j.input.baseline, generators.build, j.dtype, j.device)
 # phi_1 ... phi_k, in the order they were trained
 chain = [io.load_model(r, refiners.build, j.dtype, j.device) for r in j.input.refiners]
-y, z, x = generators.Refined(g, chain).sample(j.params.n, j.params.seed)
-io.save_samples(j.output.samples, y=y, z=z, x=x)
+if (j.params.get("refiner") or {}).get("unweight"):
+    clf = io.load_model(j.input.classifier, classifier.build, j.dtype, j.device)
+    config = settings.flat(rejection.RejectionConfig, j.params.rejection)
+    phi, q = chain[0], target.Target(g, clf)
+    s = unweighting.sample_unweighted(
+        config,
+        q,
+        j.params.n,
+        j.params.seed,
+        refiner=phi,
+        dataset=j.dataset,
+        progress=j.progress,
+    )
+    with torch.no_grad():  # y = phi^-1(z), the refiner's input of each kept z
+        y = phi(torch.as_tensor(s.z).to(j.device, j.dtype))[0].float().cpu().numpy()
+    io.save_samples(j.output.samples, y=y, z=s.z, x=s.x)
+else:
+    y, z, x = generators.Refined(g, chain).sample(j.params.n, j.params.seed)
+    io.save_samples(j.output.samples, y=y, z=z, x=x)

@@ -3,5 +3,6 @@ every sampler of it, with one call shape, ``sample_<name>(config, target, n, see
 returning a :class:`~laser.latent.target.LatentSample`: HMC
 (:mod:`~laser.latent.hmc`, on :mod:`~laser.latent.integrator` and
 :mod:`~laser.latent.adaptation`), the oracle (:mod:`~laser.latent.oracle`),
-rejection (:mod:`~laser.latent.rejection`) and Langevin
+rejection (:mod:`~laser.latent.rejection`, also of LaSeR's refiner draws:
+:mod:`~laser.latent.unweighting`) and Langevin
 (:mod:`~laser.latent.langevin`); chain health in :mod:`~laser.latent.diagnostics`."""

@@ -1,12 +1,13 @@
 """Rejection sampling of the latent target q(z) = p(z) w(g(z)) / Z0 (Eq. 3).
 
-Proposals z ~ p = N(0, I) are accepted with probability w(g(z)) / M. It is exact,
-and its draws are independent, where M bounds w; a classifier weight has no known
-bound, so M is the largest weight of a pilot set of proposals (times a safety
-factor) or a configured number. Proposals with w > M are accepted with probability
-1 instead of w / M: the sample then follows p min(w, M) instead of p w. The run
-reports how often that happened and the share of the target's mass it clips, which
-bounds the error (total variation <= clipped mass).
+Proposals z ~ p = N(0, I) are accepted with probability w(g(z)) / M (or, from any
+proposal density r, with probability q(z) / (M r(z)): LaSeR's unweighting of its
+flow refiner). It is exact, and its draws are independent, where M bounds w; a
+classifier weight has no known bound, so M is the largest weight of a pilot set of
+proposals (times a safety factor) or a configured number. Proposals with w > M are
+accepted with probability 1 instead of w / M: the sample then follows p min(w, M)
+instead of p w. The run reports how often that happened and the share of the
+target's mass it clips, which bounds the error (total variation <= clipped mass).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -27,6 +29,7 @@ from laser.progress import Progress, rng_state, set_rng_state
 from laser.seeding import torch_generator
 
 __all__ = [
+    "Proposal",
     "RejectionConfig",
     "RejectionResult",
     "rejection_sample",
@@ -34,6 +37,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: n, generator -> proposals z (n, D) of a density r and log(r(z) / N(z; 0, I))
+#: (n,): where r is not the prior, w is replaced by the ratio N(z) w(z) / r(z).
+Proposal = Callable[[int, torch.Generator], tuple[Tensor, Tensor]]
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,16 @@ def _log_weights(log_weight: LogProb, z: Tensor) -> Tensor:
     return out.double()
 
 
+def _draw(log_weight, proposal, n, dim, generator, dtype, device):
+    """``n`` proposals (n, D) and their log ratio log(q / r) + c (n,) float64."""
+    if proposal is None:
+        z = _proposals(n, dim, generator, dtype, device)
+        return z, _log_weights(log_weight, z)
+    with torch.no_grad():
+        z, log_r = proposal(n, generator)
+    return z, _log_weights(log_weight, z) - log_r.double()
+
+
 def rejection_sample(
     log_weight: LogProb,
     dim: int,
@@ -159,8 +176,10 @@ def rejection_sample(
     dtype: torch.dtype = torch.float64,
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
+    proposal: Proposal | None = None,
 ) -> RejectionResult:
-    """Draw samples of q(z) = N(z; 0, I) w(z) / Z0 by rejection from the prior.
+    """Draw samples of q(z) = N(z; 0, I) w(z) / Z0 by rejection from the prior
+    (or from ``proposal``).
 
     Proposals z ~ N(0, I) are accepted with probability min(1, w(z) / M), in
     chunks of ``config.chunk_size``, until ``n_samples`` are accepted. Where
@@ -208,8 +227,8 @@ def rejection_sample(
         pilot_max_log = -math.inf
         pilot_log_w = []
         for lo in range(0, config.pilot, chunk):
-            z = _proposals(min(chunk, config.pilot - lo), dim, generator, dtype, device)
-            log_w = _log_weights(log_weight, z)  # (N,)
+            n = min(chunk, config.pilot - lo)
+            _, log_w = _draw(log_weight, proposal, n, dim, generator, dtype, device)
             finite = log_w[torch.isfinite(log_w)]
             if finite.numel():
                 pilot_max_log = max(pilot_max_log, float(finite.max()))
@@ -276,8 +295,7 @@ def rejection_sample(
             "seconds": spent + time.perf_counter() - sampling,
         }
 
-    progress = progress or Progress.off()
-    sampling = time.perf_counter()
+    progress, sampling = progress or Progress.off(), time.perf_counter()
     with progress.loop("rejection", None) as loop:
         saved = loop.resume()
         if saved is not None:
@@ -292,8 +310,7 @@ def rejection_sample(
             n_kept = kept[0].shape[0]
             spent = saved["seconds"]
         while n_kept < n_samples:
-            z = _proposals(chunk, dim, generator, dtype, device)  # (N, D)
-            log_w = _log_weights(log_weight, z)  # (N,)
+            z, log_w = _draw(log_weight, proposal, chunk, dim, generator, dtype, device)
             u = torch.rand(
                 chunk, generator=generator, dtype=torch.float64, device=generator.device
             ).to(log_w.device)  # (N,)

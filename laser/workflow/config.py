@@ -121,6 +121,14 @@ def _semantic(config: dict[str, Any]) -> list[str]:
             for key, kind in [baseline_kind(config, name)]
             if kind == "gan" and is_toy(config, name)
         ]
+    errors += [
+        f"'refiner.unweight' = true for '{name}' needs a density of the refiner, "
+        f"but its 'refiner.kind' is {kind}: set it to flow, or unweight to false"
+        for name in config.get("datasets", [])
+        for s in [section(config, "refiner", name)]
+        for kind in [s.get("kind", "gan")]
+        if s.get("unweight") and kind != "flow"
+    ]
     hmc = config.get("hmc", {})
     if hmc.get("restart") and hmc.get("init", "prior") == "prior":
         errors.append(

@@ -70,6 +70,7 @@ def test_tiny_config_is_valid_and_gets_defaults():
     assert out["refiner"].pop("reverse_kl") == 0.0
     assert out["refiner"].pop("log_variance") == 0.0
     assert out["refiner"].pop("ema") == 0.0
+    assert out["refiner"].pop("unweight") is False
     assert out.pop("events") == {}
     assert out["evaluate"].pop("events")["twosample"]["n_max"] == 200_000
     assert out["evaluate"].pop("betti") == {"autocorrelation": True}
