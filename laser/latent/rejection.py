@@ -385,19 +385,13 @@ def sample_rejection(
     dataset: str = "",
     method: str = "rejection",
     progress: Progress | None = None,
+    proposal: Proposal | None = None,
 ) -> LatentSample:
-    """The rejection method: z ~ N(0, I) accepted with probability w(g(z)) / M.
-
-    Proposals are drawn in the generator's dtype and on its device.
-
-    Args:
-        config: the sampler's settings.
-        target: q(z), from the generator and a weight.
-        n_samples: number of samples (>= 1).
-        seed: seeds the pilot, the proposals and the accept steps.
-        dataset: dataset name, for the diagnostics table.
-        method: method name, for the diagnostics table.
-        progress: the job's saved progress, to continue an interrupted run.
+    """The rejection method: z ~ N(0, I) (or ``proposal``'s r) accepted with
+    probability w(g(z)) / M (N(z) w(g(z)) / (M r(z))), drawn in the generator's
+    dtype and on its device; ``seed`` seeds the pilot, the proposals and the
+    accept steps, ``dataset`` and ``method`` name the diagnostics table's row and
+    ``progress`` continues an interrupted run.
 
     Returns:
         z and x = g(z), each (n_samples, D) float32, the table of
@@ -405,15 +399,10 @@ def sample_rejection(
         :class:`RejectionResult`.
     """
     gen = torch_generator(seed, device=target.device)
+    kw = {"dtype": target.dtype, "device": target.device, "proposal": proposal}
+    log_w, dim = target.log_weight(), target.dim
     result = rejection_sample(
-        target.log_weight(),
-        target.dim,
-        n_samples,
-        config,
-        gen,
-        dtype=target.dtype,
-        device=target.device,
-        progress=progress,
+        log_w, dim, n_samples, config, gen, progress=progress, **kw
     )
     z, x = target.finish(result.samples)
     table = diagnostics.rejection_table(result, config, dataset, method)

@@ -25,20 +25,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
-from laser.latent import diagnostics
-from laser.latent.rejection import (
-    Proposal,
-    RejectionConfig,
-    rejection_sample,
-)
+from laser.latent.rejection import Proposal, RejectionConfig, sample_rejection
 from laser.latent.target import LatentSample, Target
 from laser.models import flows, refiners
 from laser.progress import Progress
-from laser.seeding import torch_generator
 
 __all__ = ["refiner_proposal", "sample_unweighted"]
 
@@ -114,18 +107,13 @@ def sample_unweighted(
             f"generator's latent space has {target.dim}"
         )
     propose = refiner_proposal(refiner)
-    gen = torch_generator(seed, device=target.device)
-    result = rejection_sample(
-        target.log_weight(),
-        target.dim,
-        n_samples,
+    return sample_rejection(
         config,
-        gen,
-        dtype=target.dtype,
-        device=target.device,
+        target,
+        n_samples,
+        seed,
+        dataset=dataset,
+        method=method,
         progress=progress,
         proposal=propose,
     )
-    z, x = target.finish(result.samples)
-    table = diagnostics.rejection_table(result, config, dataset, method)
-    return LatentSample(z.astype(np.float32), x, table, result)

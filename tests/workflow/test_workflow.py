@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from snakemake.utils import update_config
 from wf import (
@@ -572,7 +573,9 @@ def test_every_refiner_kind_runs_end_to_end(tmp_path: Path) -> None:
     """Table 2's refiners on the tiny config: tiny_refiners.yaml (a second config
     file) gives the gaussians the flow refiner and the rings the residual GAN, the
     double donut keeps the plain GAN; each log states its pair's caveat and the
-    LaSeR samples follow the file contract."""
+    LaSeR samples follow the file contract. The gaussians' flow refiner draws are
+    unweighted (refiner.unweight): its log reports the accept/reject step, and its
+    stored y is the refiner's input of each kept z."""
     work = copy_workflow(tmp_path)
     shutil.copy(REPO / "tests" / "configs" / "tiny_refiners.yaml", work)
     targets = [f"results/{d}/laser/samples.npz" for d in DATASETS]
@@ -598,6 +601,16 @@ def test_every_refiner_kind_runs_end_to_end(tmp_path: Path) -> None:
         with np.load(work / "results" / dataset / "laser" / "samples.npz") as f:
             assert f["z"].shape == f["x"].shape == (n, 2)
             assert np.isfinite(f["x"]).all()
+    logs = {
+        d: (work / "logs" / "sample_laser" / f"{d}.log").read_text() for d in DATASETS
+    }
+    assert "rejection: acceptance" in logs["gaussians"], logs["gaussians"][-2000:]
+    assert "rejection: acceptance" not in logs["rings"]
+    phi = io.load_model(work / "results/gaussians/laser/refiner.pt", refiners.build)
+    with np.load(work / "results" / "gaussians" / "laser" / "samples.npz") as f:
+        y = torch.as_tensor(f["y"][:100]).to(next(phi.parameters()).dtype)
+        z = phi.generate(y).detach().numpy()
+        assert np.allclose(z, f["z"][:100], atol=1e-3)
 
 
 def test_gan_baselines_and_rounds_of_refinement_run_end_to_end(tmp_path: Path) -> None:
