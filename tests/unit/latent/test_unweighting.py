@@ -164,3 +164,26 @@ def test_a_config_that_unweights_a_gan_refiner_is_refused() -> None:
     assert "'refiner.kind' is gan" in text and "'rings'" not in text
     config["refiner"]["kind"] = "flow"
     assert validate(config, schema)["refiner"]["unweight"]
+
+
+def test_unweighting_in_five_dimensions():
+    """The same in D = 5: q = N(b5, I) through a rotation g, a refiner off in
+    every coordinate (shifted by 0.2, scaled by 1.2): x = g(z) has q's moments."""
+    b5 = torch.tensor([0.5, -0.3, 0.2, 0.0, 0.4], dtype=F64)
+
+    class Tilt5(nn.Module):
+        def log_weight(self, x: torch.Tensor) -> torch.Tensor:
+            return x @ b5.to(x) - 0.5 * float(b5 @ b5)
+
+    def flow5(shift: float, scale: float) -> flows.RealNVP:
+        model = flows.RealNVP(5, flows.FlowConfig(n_blocks=2, hidden_units=8), 1)
+        refiners.zero_couplings(model)
+        model.shift.fill_(shift)
+        model.scale.fill_(scale)
+        return model.double()
+
+    q = Target(flow5(0.0, 1.0), Tilt5())
+    config = RejectionConfig(pilot=100_000, chunk_size=50_000, quantile=0.99999)
+    s = unweighting.sample_unweighted(config, q, 20_000, 8, refiner=flow5(0.2, 1.2))
+    assert s.x.shape == (20_000, 5)
+    _check_normal(s.x, b5.numpy())
