@@ -129,6 +129,15 @@ def _semantic(config: dict[str, Any]) -> list[str]:
         for kind in [s.get("kind", "gan")]
         if s.get("unweight") and kind != "flow"
     ]
+    if iterations > 1 and any(
+        section(config, "refiner", name).get("unweight")
+        for name in config.get("datasets", [])
+    ):
+        errors.append(
+            f"'refiner.unweight' = true with 'refine.iterations' = {iterations}: the "
+            "later rounds reweight the refiner's own draws, not the unweighted "
+            "sample (their classifier sees the former): set one of them back"
+        )
     hmc = config.get("hmc", {})
     if hmc.get("restart") and hmc.get("init", "prior") == "prior":
         errors.append(

@@ -163,7 +163,10 @@ def test_a_config_that_unweights_a_gan_refiner_is_refused() -> None:
     assert "'refiner.unweight' = true for 'gaussians'" in text
     assert "'refiner.kind' is gan" in text and "'rings'" not in text
     config["refiner"]["kind"] = "flow"
-    assert validate(config, schema)["refiner"]["unweight"]
+    assert validate(copy.deepcopy(config), schema)["refiner"]["unweight"]
+    config["refine"]["iterations"] = 2  # a later round would reweight raw draws
+    with pytest.raises(ConfigError, match="'refine.iterations' = 2"):
+        validate(config, schema)
 
 
 def test_unweighting_in_five_dimensions():
