@@ -169,12 +169,14 @@ def compute_seconds(
     if rule_name == "sample_baseline":  # 2M points through g: 21 s; rings 39 s
         return 21 * flow * n_eval
     if rule_name == "sample_laser":  # and through the refiner first: 59 s; 110 s
-        if section(config, "refiner", dataset).get("unweight"):  # ESTIMATE:
-            # refiner, g and classifier on every proposal, the pilot and n_eval /
-            # acceptance more (0.16, gaussians: 12.8M proposals in 158 s)
+        if section(config, "refiner", dataset).get("unweight"):  # refiner, g
+            # and classifier on every proposal, the pilot and n_eval / acceptance
+            # more: 12 s per 2M for each of the refiner and g (gaussians, 1 thread:
+            # 13.8M proposals in 158 s); the acceptance is not known before the
+            # run (0.06-0.63 measured with the 0.99999 quantile): the rejection's
             s = section(config, "rejection", dataset)
             proposals = s["pilot"] + data["n_eval"] / REJECTION_ACCEPTANCE_QUANTILE
-            return (21 * flow + 53) * proposals / 2_000_000 + 21 * flow * n_eval
+            return 12 * (1 + flow) * proposals / 2_000_000 + 21 * flow * n_eval
         return (21 * flow + 40) * n_eval
     if rule_name == "train_classifier":  # 0.09 h, after g(z) for its points
         s = section(config, "classifier", dataset)

@@ -95,7 +95,7 @@ def test_paper_refiner_classifier_and_hmc_runtimes():
     # refiner.unweight: refiner, g and classifier on the pilot's 1M proposals and
     # on 2M / 0.1 more, then g of the sample
     both["refiner"].update(kind="flow", unweight=True)
-    unweight = 74 * (1_000_000 + 20_000_000) / 2_000_000 + 21
+    unweight = 24 * (1_000_000 + 20_000_000) / 2_000_000 + 21
     assert resources.runtime(both, "sample_laser", "gaussians") == _minutes(unweight)
     assert resources.runtime(PAPER, "sample_laser", "gaussians") == _minutes(61)
     # HMC: (3000 + 20000) iterations x 50 leapfrog steps of 3.7 ms + 17.6 us per
