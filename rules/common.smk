@@ -81,6 +81,22 @@ def settings(name):
     return lambda wildcards: section(config, name, wildcards.dataset)
 
 
+def unweighting(wildcards):
+    """sample_laser's inputs for refiner.unweight (the classifier of q(z)), none
+    without it, so that the classifier is no input of the refiner's plain draws."""
+    if not section(config, "refiner", wildcards.dataset).get("unweight"):
+        return {}
+    return {"classifier": f"results/{wildcards.dataset}/classifier/model.pt"}
+
+
+def unweighting_bound(wildcards):
+    """The rejection section where refiner.unweight sets its bound M by it, else
+    None (so that editing the rejection section leaves the plain draws be)."""
+    if not section(config, "refiner", wildcards.dataset).get("unweight"):
+        return None
+    return section(config, "rejection", wildcards.dataset)
+
+
 def seed(rule_name):
     """The job's own seed, derived from the global seed, its name and the dataset."""
     return lambda wildcards: derive_seed(config["seed"], rule_name, wildcards.dataset)

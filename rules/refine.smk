@@ -32,10 +32,10 @@ rule train_refiner:
 
 rule sample_laser:
     input:
+        # the classifier of q(z), with refiner.unweight
+        unpack(unweighting),
         baseline="results/{dataset}/baseline/model.pt",
         refiners=["results/{dataset}/laser/refiner.pt"],
-        # the target q(z) of the unweighting (refiner.unweight)
-        classifier="results/{dataset}/classifier/model.pt",
         code=code("sample_laser"),
     output:
         samples="results/{dataset}/laser/samples.npz",
@@ -54,9 +54,8 @@ rule sample_laser:
         device=DEVICE,
     params:
         n=data_size("n_eval"),
-        # refiner.unweight, and its bound M from the rejection section
-        refiner=settings("refiner"),
-        rejection=settings("rejection"),
+        # with refiner.unweight, the rejection section sets its bound M (else None)
+        rejection=unweighting_bound,
         dtype=config["dtype"],
         seed=seed("sample_laser"),
     script:

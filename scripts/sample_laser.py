@@ -2,6 +2,8 @@
 z = phi_1(...phi_k(y)) and x = g(z); with refiner.unweight (sample_laser), the flow
 refiner's draws accepted with probability q(z) / (M r(z))."""
 
+import logging
+
 import torch
 
 from laser import io
@@ -13,7 +15,7 @@ j = job.start(snakemake)
 g = io.load_model(j.input.baseline, generators.build, j.dtype, j.device)
 # phi_1 ... phi_k, in the order they were trained
 chain = [io.load_model(r, refiners.build, j.dtype, j.device) for r in j.input.refiners]
-if (j.params.get("refiner") or {}).get("unweight"):
+if j.params.get("rejection") is not None:  # refiner.unweight
     clf = io.load_model(j.input.classifier, classifier.build, j.dtype, j.device)
     config = settings.flat(rejection.RejectionConfig, j.params.rejection)
     phi, q = chain[0], target.Target(g, clf)
@@ -26,8 +28,12 @@ if (j.params.get("refiner") or {}).get("unweight"):
         dataset=j.dataset,
         progress=j.progress,
     )
+    table = s.table.T.to_string(header=False)
+    logging.getLogger("sample_laser").info("unweighting diagnostics:\n%s", table)
     with torch.no_grad():  # y = phi^-1(z), the refiner's input of each kept z
-        y = phi(torch.as_tensor(s.z).to(j.device, j.dtype))[0].float().cpu().numpy()
+        zs = torch.split(torch.as_tensor(s.z), 100_000)
+        y = torch.cat([phi(b.to(j.device, j.dtype))[0].float().cpu() for b in zs])
+    y = y.numpy()
     io.save_samples(j.output.samples, y=y, z=s.z, x=s.x)
 else:
     y, z, x = generators.Refined(g, chain).sample(j.params.n, j.params.seed)

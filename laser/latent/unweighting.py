@@ -13,8 +13,8 @@ measures how well the refiner learned q (1 for r = q / M).
 
 The bound M is set as for the rejection method, from a pilot of the ratio (its
 largest value or a quantile); the clipped mass, which bounds the error of the
-sample, is reported in the same diagnostics table. A GAN refiner has no density,
-so it cannot be unweighted.
+sample, is in the same diagnostics table (written to the job's log in the
+workflow). A GAN refiner has no density, so it cannot be unweighted.
 
 References:
     arXiv:2106.00792, Sec. 3: LaSeR, the target q(z) and the refiner.
@@ -62,7 +62,7 @@ def refiner_proposal(model: nn.Module) -> Proposal:
             device=generator.device,
         ).to(param)  # (n, D)
         z, log_r = refiners.log_prob_of_generated(model, y)  # (n, D), (n,)
-        z = z.float().to(param)  # as stored: the ratio is that of the kept z
+        z = z.float().to(param)  # as stored (log r is that of the unrounded z)
         log_n = -0.5 * (z**2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
         return z, log_r - log_n
 

@@ -173,9 +173,12 @@ def compute_seconds(
             # and classifier on every proposal, the pilot and n_eval / acceptance
             # more: 12 s per 2M for each of the refiner and g (gaussians, 1 thread:
             # 13.8M proposals in 158 s); the acceptance is not known before the
-            # run (0.06-0.63 measured with the 0.99999 quantile): the rejection's
+            # run (0.06-0.63 measured with the 0.99999 quantile): assumed as for
+            # run_rejection, by the bound's kind
             s = section(config, "rejection", dataset)
-            proposals = s["pilot"] + data["n_eval"] / REJECTION_ACCEPTANCE_QUANTILE
+            quantile = s.get("quantile", 1.0) < 1 and s.get("bound") is None
+            rate = REJECTION_ACCEPTANCE_QUANTILE if quantile else REJECTION_ACCEPTANCE
+            proposals = s["pilot"] + data["n_eval"] / rate
             return 12 * (1 + flow) * proposals / 2_000_000 + 21 * flow * n_eval
         return (21 * flow + 40) * n_eval
     if rule_name == "train_classifier":  # 0.09 h, after g(z) for its points

@@ -220,6 +220,19 @@ def test_editing_hmc_step_size_reruns_only_hmc_and_downstream(run: Path) -> None
     }, reasons(res.stdout)
 
 
+def test_editing_the_rejection_bound_leaves_plain_refiner_draws_be(run: Path) -> None:
+    """The rejection section sets the bound of LaSeR's unweighting too, but
+    without refiner.unweight (tiny.yaml) sample_laser neither reads it nor reruns."""
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["rejection"]["quantile"] = 0.999
+    (run / "edited.yaml").write_text(yaml.safe_dump(cfg))
+    res = snakemake(run, "-n", "--configfile", "edited.yaml")
+    assert res.returncode == 0, res.stderr
+    counts = job_counts(res.stdout)
+    assert counts.get("run_rejection") == 3, reasons(res.stdout)
+    assert "sample_laser" not in counts, reasons(res.stdout)
+
+
 def _jobs(dry_run_output: str) -> dict[str, dict]:
     """The jobs of a dry run: {rule|outputs: {rule, input, output, reason}}."""
     jobs = {}
@@ -607,6 +620,7 @@ def test_every_refiner_kind_runs_end_to_end(tmp_path: Path) -> None:
         d: (work / "logs" / "sample_laser" / f"{d}.log").read_text() for d in DATASETS
     }
     assert "rejection: acceptance" in logs["gaussians"], logs["gaussians"][-2000:]
+    assert "clipped_mass" in logs["gaussians"].split("unweighting diagnostics:")[1]
     assert "rejection: acceptance" not in logs["rings"]
     phi = io.load_model(work / "results/gaussians/laser/refiner.pt", refiners.build)
     with np.load(work / "results" / "gaussians" / "laser" / "samples.npz") as f:

@@ -93,8 +93,13 @@ def test_paper_refiner_classifier_and_hmc_runtimes():
     clf2 = 2 * clf
     assert resources.runtime(both, "train_classifier", "gaussians") == _minutes(clf2)
     # refiner.unweight: refiner, g and classifier on the pilot's 1M proposals and
-    # on 2M / 0.1 more, then g of the sample
+    # on 2M / acceptance more, then g of the sample; the acceptance assumed as
+    # run_rejection's: 0.02 with the largest pilot ratio as the bound, 0.1 with
+    # a quantile
     both["refiner"].update(kind="flow", unweight=True)
+    unweight = 24 * (1_000_000 + 100_000_000) / 2_000_000 + 21
+    assert resources.runtime(both, "sample_laser", "gaussians") == _minutes(unweight)
+    both["rejection"]["quantile"] = 0.99999
     unweight = 24 * (1_000_000 + 20_000_000) / 2_000_000 + 21
     assert resources.runtime(both, "sample_laser", "gaussians") == _minutes(unweight)
     assert resources.runtime(PAPER, "sample_laser", "gaussians") == _minutes(61)
