@@ -30,10 +30,7 @@ if j.params.get("rejection") is not None:  # refiner.unweight
     )
     table = s.table.T.to_string(header=False)
     logging.getLogger("sample_laser").info("unweighting diagnostics:\n%s", table)
-    with torch.no_grad():  # y = phi^-1(z), the refiner's input of each kept z
-        zs = torch.split(torch.as_tensor(s.z), 100_000)
-        y = torch.cat([phi(b.to(j.device, j.dtype))[0].float().cpu() for b in zs])
-    y = y.numpy()
+    y = unweighting.refiner_inputs(phi, torch.as_tensor(s.z)).numpy()
     io.save_samples(j.output.samples, y=y, z=s.z, x=s.x)
 else:
     y, z, x = generators.Refined(g, chain).sample(j.params.n, j.params.seed)

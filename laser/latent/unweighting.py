@@ -33,7 +33,7 @@ from laser.latent.target import LatentSample, Target
 from laser.models import flows, refiners
 from laser.progress import Progress
 
-__all__ = ["refiner_proposal", "sample_unweighted"]
+__all__ = ["refiner_proposal", "sample_unweighted", "refiner_inputs"]
 
 
 def refiner_proposal(model: nn.Module) -> Proposal:
@@ -101,7 +101,7 @@ def sample_unweighted(
     Raises:
         ValueError: for a GAN refiner, or one whose dimension is not q's.
     """
-    if getattr(refiner, "dim", target.dim) != target.dim:
+    if refiner.dim != target.dim:
         raise ValueError(
             f"the refiner maps to {refiner.dim} dimensions, but the "
             f"generator's latent space has {target.dim}"
@@ -117,3 +117,14 @@ def sample_unweighted(
         progress=progress,
         proposal=propose,
     )
+
+
+@torch.no_grad()
+def refiner_inputs(
+    refiner: nn.Module, z: torch.Tensor, batch_size: int = 100_000
+) -> torch.Tensor:
+    """y = phi^-1(z) (N, D) float32: the flow refiner's input of each kept z, in
+    batches of ``batch_size`` rows, on the refiner's device and in its dtype."""
+    param = next(refiner.parameters())
+    ys = [refiner(b.to(param))[0].float().cpu() for b in torch.split(z, batch_size)]
+    return torch.cat(ys)

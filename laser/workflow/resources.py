@@ -134,6 +134,15 @@ def mem_mb(config: dict[str, Any], rule_name: str, attempt: int = 1) -> int:
     return int(mb * attempt)
 
 
+def _rejection_proposals(config: dict[str, Any], dataset: str | None, n: int) -> float:
+    """Proposals of a rejection run of n samples: the pilot and n / the assumed
+    acceptance rate (REJECTION_ACCEPTANCE, or its _QUANTILE with a quantile bound)."""
+    s = section(config, "rejection", dataset)
+    quantile = s.get("quantile", 1.0) < 1 and s.get("bound") is None
+    rate = REJECTION_ACCEPTANCE_QUANTILE if quantile else REJECTION_ACCEPTANCE
+    return s["pilot"] + n / rate
+
+
 def compute_seconds(
     config: dict[str, Any], rule_name: str, dataset: str | None = None
 ) -> float:
@@ -175,10 +184,7 @@ def compute_seconds(
             # 13.8M proposals in 158 s); the acceptance is not known before the
             # run (0.06-0.63 measured with the 0.99999 quantile): assumed as for
             # run_rejection, by the bound's kind
-            s = section(config, "rejection", dataset)
-            quantile = s.get("quantile", 1.0) < 1 and s.get("bound") is None
-            rate = REJECTION_ACCEPTANCE_QUANTILE if quantile else REJECTION_ACCEPTANCE
-            proposals = s["pilot"] + data["n_eval"] / rate
+            proposals = _rejection_proposals(config, dataset, data["n_eval"])
             return 12 * (1 + flow) * proposals / 2_000_000 + 21 * flow * n_eval
         return (21 * flow + 40) * n_eval
     if rule_name == "train_classifier":  # 0.09 h, after g(z) for its points
@@ -214,10 +220,7 @@ def compute_seconds(
         # flow 88 s), the pilot and n_eval / acceptance more, then g of the
         # sample; the acceptance rate E_p[w] / M is not known before the run:
         # REJECTION_ACCEPTANCE (or, with a quantile bound, its _QUANTILE) is assumed
-        s = section(config, "rejection", dataset)
-        quantile = s.get("quantile", 1.0) < 1 and s.get("bound") is None
-        rate = REJECTION_ACCEPTANCE_QUANTILE if quantile else REJECTION_ACCEPTANCE
-        proposals = s["pilot"] + data["n_eval"] / rate
+        proposals = _rejection_proposals(config, dataset, data["n_eval"])
         return (21 * flow + 13) * proposals / 2_000_000 + 21 * flow * n_eval
     if rule_name == "run_langevin":  # ESTIMATE: a Langevin step costs one
         # gradient, as a leapfrog step of run_hmc (same per-step figure; measured
