@@ -22,7 +22,9 @@ import torch
 from laser.data import toys as datasets
 from laser.evaluation import histograms, metrics
 from laser.latent import target
-from laser.latent.hmc import HMCConfig, hmc_step, potential_and_grad
+from laser.latent.hmc import HMCConfig
+from laser.latent.integrator import potential_and_grad
+from laser.latent.kernels import hmc_step
 from laser.models import classifier, flows, gan
 from laser.training import OptimConfig, make_optimizer
 

@@ -58,6 +58,7 @@ COLUMNS = [
     "acceptance_rate",
     "burn_in_acceptance_rate",
     "step_size",
+    "jump_rate",
 ]
 
 
@@ -99,6 +100,7 @@ def hmc_table(
     step_size: float,
     dataset: str,
     method: str = "hmc",
+    jump_rate: float = math.nan,
 ) -> pd.DataFrame:
     """The diagnostics table of one HMC run, one row per latent dimension.
 
@@ -111,6 +113,7 @@ def hmc_table(
         step_size: leapfrog step of the kept iterations.
         dataset: dataset name (a column).
         method: method name (a column).
+        jump_rate: acceptance of the jumps from the prior (nan without).
 
     Returns:
         A table with columns :data:`COLUMNS`; R-hat and ESS are nan when a
@@ -131,6 +134,7 @@ def hmc_table(
             "acceptance_rate": acceptance_rate,
             "burn_in_acceptance_rate": burn_in_acceptance_rate,
             "step_size": step_size,
+            "jump_rate": jump_rate,
         },
         columns=COLUMNS,
     )
@@ -201,6 +205,7 @@ def of_run(
         result.step_size,
         dataset,
         method,
+        result.jump_rate,
     )
     report(table)
     return table

@@ -19,17 +19,15 @@ from laser.latent.integrator import (
     LogProb,
     chain_state,
     chunked,
-    leapfrog,
-    normal_like,
     potential_and_grad,
     restore_chains,
-    uniform,
 )
+from laser.latent.kernels import hmc_step, prior_jump
 from laser.latent.target import INITS, LatentSample, Target
 from laser.progress import Progress, rng_state, set_rng_state
 from laser.seeding import torch_generator
 
-__all__ = ["HMCConfig", "HMCResult", "hmc_step", "sample", "sample_hmc"]
+__all__ = ["HMCConfig", "HMCResult", "sample", "sample_hmc"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +68,11 @@ class HMCConfig:
         init: Where the chains of :func:`sample_hmc` start: ``prior`` (z ~
             N(0, I), the paper), ``resample`` or ``systematic`` (prior points
             resampled by their weights, :meth:`laser.latent.target.Target.start`).
+        jump_every: After every jump_every-th iteration (burn-in included)
+            each chain proposes an independent prior draw and moves there with
+            the independence Metropolis probability min(1, w(z') / w(z))
+            (:func:`laser.latent.kernels.prior_jump`): chains cross between
+            modes; 0 (the paper): HMC steps only.
 
     Raises:
         ValueError: If a field is out of range; the message names the field.
@@ -91,6 +94,7 @@ class HMCConfig:
     init: str = "prior"  # chains start at prior points or resampled ones
     thin: int = 1  # iterations per kept draw
     restart: bool = False  # chains start again at their starts after burn-in
+    jump_every: int = 0  # iterations per jump from the prior (0: none)
 
     def __post_init__(self) -> None:
         """Validate the fields."""
@@ -101,6 +105,7 @@ class HMCConfig:
         check_int("HMCConfig", "log_every", self.log_every, 1)
         check_int("HMCConfig", "chunk_size", self.chunk_size, 1)
         check_int("HMCConfig", "thin", self.thin, 1)
+        check_int("HMCConfig", "jump_every", self.jump_every, 0)
         for name in ("restart", "adapt_step_size"):
             if not isinstance(value := getattr(self, name), bool):
                 raise ValueError(f"HMCConfig.{name} must be a bool, got {value!r}")
@@ -134,6 +139,8 @@ class HMCResult:
         step_size: The step size of the kept iterations (the adapted one
             when ``adapt_step_size``, else ``config.step_size``).
         seconds: Wall time of the burn-in and of the kept iterations.
+        jump_rate: Fraction of accepted jumps from the prior over all
+            iterations and chains (``nan`` without jumps).
     """
 
     samples: Tensor  # (n_samples, D)
@@ -141,67 +148,7 @@ class HMCResult:
     burn_in_acceptance_rate: float
     step_size: float = math.nan
     seconds: tuple[float, float] = (math.nan, math.nan)
-
-
-def hmc_step(
-    log_prob: LogProb,
-    z: Tensor,
-    u: Tensor,
-    grad_u: Tensor,
-    config: HMCConfig,
-    generator: torch.Generator,
-    step_size: float | None = None,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """One Metropolis-adjusted HMC iteration for all chains at once.
-
-    Draws fresh momenta p ~ N(0, I), integrates ``config.n_leapfrog`` leapfrog
-    steps and accepts each chain's proposal with probability
-    min(1, exp(H_old - H_new)), H = U + |p|^2 / 2. A proposal whose
-    Hamiltonian, position or gradient is not finite is rejected.
-
-    Args:
-        log_prob: Log target density up to a constant, (C, D) -> (C,).
-        z: Current positions, shape (C, D).
-        u: U at ``z``, shape (C,).
-        grad_u: dU/dz at ``z``, shape (C, D).
-        config: Sampler settings (step_size and n_leapfrog are used).
-        generator: Source of all randomness (momenta, then uniforms).
-        step_size: Overrides ``config.step_size`` (used while adapting).
-
-    Returns:
-        ``(z, u, grad_u, accepted, accept_prob)``: the new state (C, D), (C,),
-        (C, D), a boolean mask (C,) of the chains whose proposal was accepted
-        and the Metropolis acceptance probabilities min(1, exp(H0 - H1)) (C,)
-        (0 for a non-finite proposal).
-
-    References:
-        R. M. Neal, arXiv:1206.1901, Sec. 3.2.
-        arXiv:2106.00792, Sec. 3 and 4.1.
-    """
-
-    def grad_potential(x: Tensor) -> tuple[Tensor, Tensor]:
-        return potential_and_grad(log_prob, x)
-
-    eps = config.step_size if step_size is None else step_size
-    p0 = normal_like(z, generator)  # (C, D)
-    z1, p1, u1, grad1 = leapfrog(z, p0, grad_u, eps, config.n_leapfrog, grad_potential)
-    h0 = u + 0.5 * p0.square().sum(dim=1)  # (C,)
-    h1 = u1 + 0.5 * p1.square().sum(dim=1)  # (C,)
-    finite = (
-        torch.isfinite(h1)
-        & torch.isfinite(z1).all(dim=1)
-        & torch.isfinite(grad1).all(dim=1)
-    )  # (C,)
-    log_uniform = torch.log(uniform(z.shape[0], z, generator))  # (C,)
-    # NaN comparisons are False, and non-finite proposals are masked anyway.
-    accepted = finite & (log_uniform < h0 - h1)  # (C,)
-    z_new = torch.where(accepted[:, None], z1, z)  # (C, D)
-    u_new = torch.where(accepted, u1, u)  # (C,)
-    grad_new = torch.where(accepted[:, None], grad1, grad_u)  # (C, D)
-    accept_prob = torch.where(
-        finite, torch.exp(torch.clamp(h0 - h1, max=0.0)), torch.zeros_like(h0)
-    )  # (C,)
-    return z_new, u_new, grad_new, accepted, accept_prob
+    jump_rate: float = math.nan
 
 
 def sample(
@@ -271,14 +218,15 @@ def sample(
     n_keep = math.ceil(n_samples / n_chains)
     n_total = config.burn_in + n_keep * config.thin
     out = torch.empty((n_samples, dim), dtype=init.dtype, device=init.device)
-    burn_accepts = torch.zeros((), dtype=torch.long, device=init.device)
-    keep_accepts = torch.zeros((), dtype=torch.long, device=init.device)
+    burn_accepts, keep_accepts, jumps = torch.zeros(
+        3, dtype=torch.long, device=init.device
+    )
     adapt = DualAveraging(config.step_size, config.target_accept)
     step = config.step_size
     start = time.perf_counter()
     logger.info(
         "HMC: %d chains, D=%d, %d burn-in + %d x %d kept iterations, step %g x %d%s,"
-        " %d rows per call",
+        " %d rows per call%s",
         n_chains,
         dim,
         config.burn_in,
@@ -290,6 +238,9 @@ def sample(
         if config.adapt_step_size
         else "",
         min(n_chains, config.chunk_size),
+        f", a jump from the prior every {config.jump_every}"
+        if config.jump_every
+        else "",
     )
     burn_seconds = spent = 0.0  # spent: the seconds before a resume
 
@@ -299,7 +250,7 @@ def sample(
     def state(done: int) -> dict:
         return {
             **chain_state(z, u, grad_u, out[: rows(done)]),
-            "accepts": torch.stack([burn_accepts, keep_accepts]),
+            "accepts": torch.stack([burn_accepts, keep_accepts, jumps]),
             "adapt": vars(adapt),
             "step": step,
             "rng": rng_state(generator),
@@ -313,7 +264,7 @@ def sample(
         if saved is not None:
             with loop.restoring():
                 z, u, grad_u = restore_chains(saved, out)
-                burn_accepts, keep_accepts = saved["accepts"].to(init.device)
+                burn_accepts, keep_accepts, jumps = saved["accepts"].to(init.device)
                 vars(adapt).update(saved["adapt"])
                 set_rng_state(saved["rng"], generator)
             step, (burn_seconds, spent) = saved["step"], saved["seconds"]
@@ -329,6 +280,9 @@ def sample(
             z, u, grad_u, accepted, prob = hmc_step(
                 log_prob, z, u, grad_u, config, generator, step
             )
+            if config.jump_every and (it + 1) % config.jump_every == 0:
+                z, u, grad_u, jumped = prior_jump(log_prob, z, u, grad_u, generator)
+                jumps += jumped.sum()
             if it < config.burn_in:
                 burn_accepts += accepted.sum()
                 if config.adapt_step_size:
@@ -360,15 +314,18 @@ def sample(
         int(burn_accepts) / (config.burn_in * n_chains) if config.burn_in else math.nan
     )
     elapsed = spent + time.perf_counter() - start
+    n_jumps = n_total // config.jump_every * n_chains if config.jump_every else 0
+    jump_rate = int(jumps) / n_jumps if n_jumps else math.nan
     logger.info(
         "HMC done: %d samples in %.1f s (burn-in %.1f s), acceptance %.4f "
-        "(burn-in %.4f), step %.5g",
+        "(burn-in %.4f), step %.5g%s",
         n_samples,
         elapsed,
         burn_seconds,
         acceptance,
         burn_rate,
         step,
+        f", jumps from the prior accepted {jump_rate:.4f}" if n_jumps else "",
     )
     return HMCResult(
         samples=out,
@@ -376,6 +333,7 @@ def sample(
         burn_in_acceptance_rate=burn_rate,
         step_size=step,
         seconds=(burn_seconds, elapsed - burn_seconds),
+        jump_rate=jump_rate,
     )
 
 

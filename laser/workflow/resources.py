@@ -205,11 +205,13 @@ def compute_seconds(
     if rule_name == "run_hmc":  # 1.8 h; rings 3.0 h; then 2M points through g
         # a leapfrog step costs 3.7 ms + 17.6 us per chain with the paper's flow
         # (100 chains: 5.5 ms; 20000 chains: at most 0.36 s), x 1.71 with the
-        # rings' flow (measured with 100 chains)
+        # rings' flow (measured with 100 chains); a jump from the prior costs one
+        # gradient, as a leapfrog step
         s = section(config, "hmc", dataset)
-        iterations = s["burn_in"] + -(-data["n_eval"] // s["n_chains"])
+        iterations = s["burn_in"] + -(-data["n_eval"] // s["n_chains"]) * s["thin"]
         per_step = (3.7e-3 + 1.76e-5 * s["n_chains"]) * (1728 * flow + 898) / 2626
-        return iterations * s["n_leapfrog"] * per_step + 21 * flow * n_eval
+        steps = s["n_leapfrog"] + (1 / s["jump_every"] if s["jump_every"] else 0)
+        return iterations * steps * per_step + 21 * flow * n_eval
     if rule_name == "run_oracle":  # as run_hmc: a leapfrog step costs 0.87 x
         # (paper's flow) to 1.04 x (rings') of HMC's with 100 chains, one pass of g
         # and the toy's density instead of g and the classifier; run_hmc's figure

@@ -88,9 +88,10 @@ def run(kind: str, progress: Progress) -> bytes:
             burn_in=10,
             adapt_step_size=True,
             log_every=5,
+            jump_every=3,
         )
         result = hmc.sample(gaussian, init, 390, config, gen, progress)
-        extra = np.array([result.acceptance_rate, result.step_size])
+        extra = np.array([result.acceptance_rate, result.step_size, result.jump_rate])
     elif kind == "langevin":
         config = langevin.LangevinConfig(
             step_size=0.01, n_chains=20, n_steps=10, thin=2, log_every=5

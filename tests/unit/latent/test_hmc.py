@@ -8,16 +8,10 @@ import math
 import pytest
 import torch
 
-from laser.latent.hmc import (
-    DualAveraging,
-    HMCConfig,
-    HMCResult,
-    chunked,
-    hmc_step,
-    leapfrog,
-    potential_and_grad,
-    sample,
-)
+from laser.latent.adaptation import DualAveraging
+from laser.latent.hmc import HMCConfig, HMCResult, sample
+from laser.latent.integrator import chunked, leapfrog, potential_and_grad
+from laser.latent.kernels import hmc_step
 
 F64 = torch.float64
 

@@ -67,6 +67,7 @@ def test_tiny_config_is_valid_and_gets_defaults():
     assert out.pop("seeds") == 1
     assert out["hmc"].pop("thin") == 1
     assert out["hmc"].pop("restart") is False
+    assert out["hmc"].pop("jump_every") == 0
     assert out["refiner"].pop("reverse_kl") == 0.0
     assert out["refiner"].pop("log_variance") == 0.0
     assert out["refiner"].pop("ema") == 0.0
@@ -106,6 +107,7 @@ def test_defaults_are_filled(cfg):
         "thin": 1,
         "restart": False,
         "init": "prior",
+        "jump_every": 0,
     }
     # per-toy overrides stay partial: they are overrides, not full sections
     assert out["toys"]["rings"]["baseline"] == {"n_blocks": 20, "hidden_units": 60}
