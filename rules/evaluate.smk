@@ -22,6 +22,7 @@ rule evaluate:
         bins=config["evaluate"]["bins"],
         dims=config["evaluate"]["dims"],
         latent_range=config["evaluate"]["latent_range"],
+        depth=config["evaluate"]["betti"]["depth"],
         # chains of the chain samplers' samples (draw i of chain i % n_chains),
         # whose Betti threshold counts their autocorrelation (evaluate.betti)
         chains=lambda wildcards: {

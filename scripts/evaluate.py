@@ -11,5 +11,6 @@ for m in p.methods:
     samples[m], latent[m] = (s["x"], s.get("w")), s.get("z")
 truth, test = (io.load_samples(f)["x"] for f in (j.input.truth, j.input.truth_test))
 hist = {"latent": latent, "latent_range": p.latent_range, "chains": p.chains}
+hist |= {"depth": p.depth}
 df = score_methods(j.dataset, truth, test, samples, p.bins, p.range, p.dims, **hist)
 io.save_table(df, j.output.metrics)

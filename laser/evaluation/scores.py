@@ -76,6 +76,7 @@ def score_methods(
     latent: Mapping[str, np.ndarray | None] | None = None,
     latent_range: Sequence[Sequence[float]] | None = None,
     chains: Mapping[str, int] | None = None,
+    depth: float = 1.0,
 ) -> pd.DataFrame:
     """EMD, JSD (Sec. 4.2) and Betti numbers (Sec. 2.2) of each method's sample.
 
@@ -113,6 +114,7 @@ def score_methods(
             latent Betti numbers.
         chains: method -> number of chains of its sample (x and z, draw i of
             chain i % chains); None or a method missing: independent draws.
+        depth: the features' least depth (:func:`laser.evaluation.topology.betti`).
 
     Returns:
         The long-format metrics table, columns `COLUMNS` (`BETTI` as Int64).
@@ -125,7 +127,7 @@ def score_methods(
     ) -> tuple[int, int]:
         c = chains.get(method)
         groups = None if c is None else topology.chain_groups(len(x), c)
-        return topology.betti(x, bins, box, t, w, groups=groups)
+        return topology.betti(x, bins, box, t, w, groups=groups, depth=depth)
 
     def counts(x: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
         return histograms.histogram2d(x[:, cols], bins, range, weights=w)
@@ -133,7 +135,12 @@ def score_methods(
     ref = counts(truth)
     scored = {"truth": metrics.scores(ref, counts(truth_test), range)}
     t = topology.threshold(truth[:, cols], truth_test[:, cols], bins, range)
-    betti = {"truth": (topology.betti(truth_test[:, cols], bins, range, t), None)}
+    betti = {
+        "truth": (
+            topology.betti(truth_test[:, cols], bins, range, t, depth=depth),
+            None,
+        )
+    }
     log.info("%s: Betti threshold %.3g sigma, truth %s", dataset, t, betti["truth"][0])
     for method, (x, w) in samples.items():
         scored[method] = metrics.scores(ref, counts(x, w), range)

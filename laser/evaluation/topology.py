@@ -13,7 +13,16 @@ falling from max g to 0) is a cubical complex of the bins (gudhi's
 connected component and every hole of the superlevel sets is born at one level
 and dies at a lower one; its persistence is the difference. b0 counts the
 component that never dies plus the finite components, b1 the holes, whose
-persistence exceeds a threshold tau.
+persistence exceeds a threshold tau and which are deep.
+
+Depth. Persistence above the noise makes a feature real, not a feature of the
+support that the paper's Betti numbers describe: a ring whose density varies
+by +-20 % along it has two significant maxima at 200k points. With `depth`
+< 1 a feature must also die at or below depth times its birth level (0.5: a
+saddle at most half its peak, a hole's inside at most half its rim's lowest
+point, the half-maximum convention). It needs a grid that resolves the
+features: on the paper's 100 x 100 grid the toys' rings part at 0.24 of the
+peak and their holes at 0.03, on 30 x 30 at 0.66-0.72 and 0.5. Default 1.
 
 Threshold. The noise of g is Poisson: a bin's smoothed count has standard
 deviation sqrt(sum_j k_j^2 n_j) (n_j the counts, k the kernel; sums of squared
@@ -275,29 +284,39 @@ def diagram(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def betti_numbers(f: np.ndarray, tau: float) -> tuple[int, int]:
-    """b0 and b1 of `f`: its features with persistence above `tau`.
+def betti_numbers(f: np.ndarray, tau: float, depth: float = 1.0) -> tuple[int, int]:
+    """b0 and b1 of `f`: its features with persistence above `tau`, deep enough.
 
     b0 counts the component that never dies (if `f` is not all zeros) and the
     components that die more than `tau` below their birth; b1 the holes that do.
+    A feature must also die at or below `depth` times its birth level: a
+    component's saddle at most that fraction of its peak, a hole's inside at
+    most that fraction of the lowest point of its rim (module docs).
 
     Args:
         f: values on a grid (bins_x, bins_y), e.g. a smoothed histogram.
         tau: persistence threshold, in the units of `f`.
+        depth: largest death level of a feature as a fraction of its birth
+            level, in (0, 1]; 1: every feature above `tau` (every significant
+            mode of the density counts as a component).
 
     Returns:
         (b0, b1).
     """
     if not tau >= 0:
         raise ValueError(f"tau must be >= 0, got {tau}")
+    if not 0 < depth <= 1:
+        raise ValueError(f"depth must be in (0, 1], got {depth}")
     if not np.any(np.asarray(f) > 0):
         return 0, 0
     dim0, dim1 = diagram(f)
-    p0 = dim0[:, 0] - dim0[:, 1]  # (k0,), inf for the essential component
-    p1 = dim1[:, 0] - dim1[:, 1]  # (k1,)
-    return int(np.isinf(p0).sum() + (p0[np.isfinite(p0)] > tau).sum()), int(
-        (p1 > tau).sum()
-    )
+    finite = dim0[np.isfinite(dim0[:, 1])]  # all components but the essential one
+
+    def counted(pairs: np.ndarray) -> int:  # (k, 2) of (birth, death)
+        birth, death = pairs[:, 0], pairs[:, 1]
+        return int(((birth - death > tau) & (death <= depth * birth)).sum())
+
+    return len(dim0) - len(finite) + counted(finite), counted(dim1)
 
 
 def threshold(
@@ -348,6 +367,7 @@ def betti(
     weights: np.ndarray | None = None,
     smoothing: float = SMOOTHING,
     groups: int | np.ndarray | None = None,
+    depth: float = 1.0,
 ) -> tuple[int, int]:
     """Betti numbers (b0, b1) of a (weighted) 2D sample (Sec. 2.2).
 
@@ -366,6 +386,7 @@ def betti(
         smoothing: as in :func:`histogram`.
         groups: the sample's independent groups (:func:`overdispersion`), e.g.
             its chains (:func:`chain_groups`); None: independent draws.
+        depth: as in :func:`betti_numbers`.
 
     Returns:
         (b0, b1).
@@ -391,4 +412,4 @@ def betti(
             len(x) / kappa,
         )
         sigma *= np.sqrt(kappa)
-    return betti_numbers(g, noise_threshold * np.sqrt(2.0) * sigma)
+    return betti_numbers(g, noise_threshold * np.sqrt(2.0) * sigma, depth)

@@ -233,7 +233,7 @@ def test_score_methods_groups_the_chain_samplers(monkeypatch) -> None:
     latent space; the others count as independent draws."""
     calls = []
 
-    def betti(x, bins, box, t, w=None, groups=None):
+    def betti(x, bins, box, t, w=None, groups=None, depth=1.0):
         calls.append((len(x), groups))
         return 1, 0
 

@@ -260,3 +260,74 @@ def test_bad_input_raises() -> None:
         topology.threshold(x + 5.0, x, 10, box)
     with pytest.raises(ValueError, match="shape"):
         topology.histogram(np.zeros((10, 3)), 10, box)
+
+
+# -------------------------------------------------------------------- depth
+
+
+def _uneven_ring(amplitude: float) -> Callable[[int, np.random.Generator], np.ndarray]:
+    """A ring of radius 3, width 0.3, its angle's density 1 + a cos(2 phi)."""
+
+    def draw(n: int, rng: np.random.Generator) -> np.ndarray:
+        out, have = [], 0
+        while have < n:
+            phi = rng.uniform(0, 2 * np.pi, 2 * n)
+            phi = phi[
+                rng.uniform(0, 1 + amplitude, 2 * n) < 1 + amplitude * np.cos(2 * phi)
+            ]
+            out.append(phi)
+            have += len(phi)
+        phi = np.concatenate(out)[:n]
+        r = rng.normal(3.0, 0.3, n)
+        return np.stack([r * np.cos(phi), r * np.sin(phi)], axis=1)
+
+    return draw
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_simple_shapes_are_recovered_at_half_depth(name: str, seed: int) -> None:
+    draw, box, true = SHAPES[name]
+    rng = np.random.default_rng(seed)
+    a, b = draw(500_000, rng), draw(500_000, rng)
+    t = topology.threshold(a, b, BINS, box)
+    assert topology.betti(a, BINS, box, t, depth=0.5) == true
+
+
+@pytest.mark.parametrize("n", [100_000, 2_000_000])
+@pytest.mark.parametrize("name", sorted(datasets.TOYS))
+def test_toys_are_recovered_at_half_depth_on_the_papers_grid(name: str, n: int) -> None:
+    rng = np.random.default_rng(3)
+    draw, box = datasets.TOYS[name].draw, TOY_RANGES[name]
+    a, b = draw(n, rng), draw(n, rng)
+    t = topology.threshold(a, b, BINS, box)
+    assert topology.betti(a, BINS, box, t, depth=0.5) == datasets.TOYS[name].betti
+
+
+@pytest.mark.parametrize("n", [200_000, 2_000_000])
+def test_a_dip_along_a_ring_is_not_a_gap(n: int) -> None:
+    """A ring whose density varies by +-20 % along it (the peaks' valleys at 0.67
+    of the peaks; not one of the toys the depth was chosen on) is one component
+    with one hole; counting every significant maximum makes it two components."""
+    draw, box = _uneven_ring(0.2), [[-4, 4], [-4, 4]]
+    rng = np.random.default_rng(7)
+    a, b = draw(n, rng), draw(n, rng)
+    t = topology.threshold(a, b, BINS, box)
+    assert topology.betti(a, BINS, box, t, depth=0.5) == (1, 1)
+    assert topology.betti(a, BINS, box, t) == (2, 1)  # depth 1: every maximum
+
+
+def test_depth_counts_only_deep_features() -> None:
+    """Two bumps of height 1 joined at level 0.6: two components at depth 1 or
+    0.6, one at depth 0.5; a bad depth is refused."""
+    x = np.linspace(-3, 3, 61)
+    f = np.maximum(
+        np.exp(-((x[:, None] - 1.5) ** 2)), np.exp(-((x[:, None] + 1.5) ** 2))
+    )
+    f = np.maximum(f, 0.6 * (np.abs(x[:, None]) < 1.6)) * np.exp(-(x[None, :] ** 2))
+    assert topology.betti_numbers(f, 0.01, depth=1.0) == (2, 0)
+    assert topology.betti_numbers(f, 0.01, depth=0.61) == (2, 0)
+    assert topology.betti_numbers(f, 0.01, depth=0.5) == (1, 0)
+    for bad in (0.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="depth"):
+            topology.betti_numbers(f, 0.01, depth=bad)

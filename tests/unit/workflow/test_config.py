@@ -74,7 +74,7 @@ def test_tiny_config_is_valid_and_gets_defaults():
     assert out["refiner"].pop("unweight") is False
     assert out.pop("events") == {}
     assert out["evaluate"].pop("events")["twosample"]["n_max"] == 200_000
-    assert out["evaluate"].pop("betti") == {"autocorrelation": True}
+    assert out["evaluate"].pop("betti") == {"autocorrelation": True, "depth": 1.0}
     assert out == original
 
 
@@ -89,7 +89,7 @@ def test_defaults_are_filled(cfg):
     assert out["baseline"]["clamp"] == 2.0
     assert out["refiner"]["beta2"] == 0.9
     assert out["evaluate"].pop("events")["bins"] == 50
-    assert out["evaluate"].pop("betti") == {"autocorrelation": True}
+    assert out["evaluate"].pop("betti") == {"autocorrelation": True, "depth": 1.0}
     assert out["evaluate"] == {
         "bins": 100,
         "dims": [0, 1],
