@@ -381,7 +381,7 @@ def test_estimate_of_the_fast_study_against_its_measured_runs(tmp_path: Path) ->
     """The wall-time estimate of the fast study's 39 jobs on 2 cores, from its dry
     run's jobs and dependencies, against the recorded runs of its jobs on two
     machines of the same kind (docs/results/run.md and reproduce/run.md, 37.4 and
-    53.8 min): within 0.6-1.6x of each."""
+    53.8 min): within 0.6-1.7x of each."""
     work = copy_workflow(tmp_path)
     res = snakemake(work, "-n", "-F", "--configfile", "config/fast.yaml")
     assert res.returncode == 0, res.stderr[-2000:]
@@ -395,9 +395,10 @@ def test_estimate_of_the_fast_study_against_its_measured_runs(tmp_path: Path) ->
         # both records ran the residual GAN refiner (11 min per toy), which the
         # fast config has since replaced by the flow refiner (about 2.5 min per
         # toy), and neither ran rejection or the unweighting of LaSeR's draws
-        # (1.5-9 min per toy, docs/results/seeds.md): the estimate is 1.55x the
-        # first record and 1.08x the second
-        assert 0.6 < seconds / (60 * minutes) < 1.6, (record, seconds, minutes)
+        # (1.5-9 min per toy, docs/results/seeds.md) or HMC's jumps from the prior
+        # (a tenth more HMC): the estimate is 1.61x the first record and 1.12x the
+        # second
+        assert 0.6 < seconds / (60 * minutes) < 1.7, (record, seconds, minutes)
 
 
 def test_report(run: Path) -> None:
