@@ -89,10 +89,12 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=500
-# No slurmdbd: no sacct. Finished jobs stay visible to squeue for MinJobAge s.
+# No slurmdbd: no sacct. Finished jobs stay visible to squeue and scontrol for
+# MinJobAge s: an hour, so that the cluster tests can read every job's record after
+# a slow run (300 s, the default, lost the first jobs' records on a slow machine).
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
-MinJobAge=300
+MinJobAge=3600
 ReturnToService=2
 SlurmdTimeout=60
 GresTypes=gpu

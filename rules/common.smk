@@ -184,9 +184,20 @@ def code(rule_name):
             )
         )
         drop = () if gan else ("laser.models.gan",)
-        return script_inputs(script, BASEDIR, drop, config["blackbox"]["spec"])
+        files = script_inputs(script, BASEDIR, drop, config["blackbox"]["spec"])
+        return [workdir_relative(f) for f in files]
 
     return inputs
+
+
+def workdir_relative(path):
+    """`path` relative to the working directory where it lies under it: the jobs
+    of a moved or copied checkout keep their inputs, and with them their results
+    (Snakemake reruns a job whose set of input files changed)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def mem_mb(rule_name):

@@ -270,10 +270,12 @@ def test_the_workflow_on_slurm_makes_the_table_of_a_local_run(
     job_ids = re.findall(r"submitted with SLURM jobid (\d+)", out)
     assert len(job_ids) == len(RULES), out[-3000:]
     # SLURM allocated a GPU to each torch job and none to the others (finished
-    # jobs stay known to scontrol for MinJobAge seconds)
+    # jobs stay known to scontrol for MinJobAge seconds, an hour in .ci/slurm.sh)
     for job_id in job_ids:
         show = _scontrol_job(job_id)
-        rule = re.search(r"Comment=rule_(\w+?)(?:_wildcards_\w+)?\s", show).group(1)
+        found = re.search(r"Comment=rule_(\w+?)(?:_wildcards_\w+)?\s", show)
+        assert found, f"scontrol no longer knows job {job_id} (MinJobAge): {show!r}"
+        rule = found.group(1)
         assert "JobState=COMPLETED" in show, show
         assert ("JOB_GRES=gpu:1" in show) == (rule in TORCH_RULES), show
 
@@ -290,7 +292,7 @@ def test_the_workflow_on_slurm_makes_the_table_of_a_local_run(
 @pytest.mark.workflow
 @pytest.mark.usefixtures("cluster")
 def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None:
-    """The baseline's training, about 2.5 minutes of work, under SLURM's shortest
+    """The baseline's training, about 3 minutes of work, under SLURM's shortest
     wall time (1 minute): SLURM stops each attempt (SIGTERM, then SIGKILL 30 s
     later), the loop saves its progress on SIGTERM, and the profile's retries
     continue from it until the training completes."""
@@ -298,7 +300,7 @@ def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None
     cfg = yaml.safe_load(TINY.read_text())
     cfg.update(datasets=["gaussians"], progress={"minutes": 0, "steps": 0})
     cfg["data"]["n_train"] = 30_000
-    cfg["baseline"]["epochs"] = 1200
+    cfg["baseline"]["epochs"] = 600
     (work / "walltime.yaml").write_text(yaml.safe_dump(cfg))
     target = "results/gaussians/baseline/model.pt"
     args = [
@@ -327,15 +329,15 @@ def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None
     resumed = [
         (int(s), int(b or 0))
         for s, b in re.findall(
-            r"resumed at step (\d+)/1200(?: and (\d+) minibatches)?", log
+            r"resumed at step (\d+)/600(?: and (\d+) minibatches)?", log
         )
     ]
     # (an attempt that SLURM ends just after the training, while Snakemake records
-    # the job, reruns from the final save: "resumed at step 1200/1200")
+    # the job, reruns from the final save: "resumed at step 600/600")
     assert stops and resumed[: len(stops)] == stops, log[-5000:]
-    assert set(resumed[len(stops) :]) <= {(1200, 0)}, resumed
+    assert set(resumed[len(stops) :]) <= {(600, 0)}, resumed
     assert stops == sorted(stops) and stops[0] > (0, 0), stops
-    assert "flow epoch 1200/1200" in log
+    assert "flow epoch 600/600" in log
     assert not (work / "progress").exists()
     # SLURM ended the attempts before the last for their time limit (scontrol
     # knows a finished job for MinJobAge seconds; one it forgot is left out)
