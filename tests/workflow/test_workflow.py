@@ -353,6 +353,8 @@ def test_editing_a_package_module_reruns_exactly_its_jobs(
     res = snakemake(copy, "-n", "--configfile", "tiny.yaml")
     assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr
 
+    refiners = {"train_refiner", "sample_laser"}
+
     def edit(work: Path, rel: Path) -> None:
         key = str((run / rel).resolve())
         importers = {
@@ -385,15 +387,14 @@ def test_editing_a_package_module_reruns_exactly_its_jobs(
         for job in expected - named:
             assert "Input files updated by another job" in rerun[job]["reason"], job
 
-    refiners = {"train_refiner", "sample_laser"}
     modules = sorted(p.relative_to(run) for p in (run / "laser").rglob("*.py"))
+
+    def edit_each(work: Path, half: list[Path]) -> None:
+        for rel in half:
+            edit(work, rel)
+
     with ThreadPoolExecutor(2) as pool:
-        halves = [
-            pool.submit(lambda w, half: [edit(w, rel) for rel in half], w, half)
-            for w, half in [(run, modules[::2]), (copy, modules[1::2])]
-        ]
-        for half in halves:
-            half.result()
+        list(pool.map(edit_each, [run, copy], [modules[::2], modules[1::2]]))
     for work in (run, copy):
         res = snakemake(work, "-n", "--configfile", "tiny.yaml")
         assert "Nothing to be done" in res.stdout + res.stderr
