@@ -58,9 +58,12 @@ quick: venv
 	@$(call where,quick/results)
 
 ## test: linters, the documentation site, then the test suite (unit tests, doctests
-## and end-to-end workflow runs)
+## and end-to-end workflow runs) on two pytest-xdist workers, a test file to each at
+## a time: the end-to-end runs wait on SLURM and on single-threaded start-ups, which
+## the other worker fills (tests/conftest.py hands out the longest files first)
+PYTEST_WORKERS ?= 2
 test: lint docs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: venv
 	$(BIN)/ruff check .

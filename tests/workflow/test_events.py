@@ -152,7 +152,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "evaluate": {"events": {"twosample": {"n_max": 1500, "epochs": 10}}},
     }
     (work / "events.yaml").write_text(yaml.safe_dump(config))
-    res = snakemake(work, "--configfile", "tiny.yaml", "events.yaml", timeout=1500)
+    res = snakemake(work, "--configfile", "tiny.yaml", "events.yaml", timeout=3000)
     (work / "snakemake.log").write_text(res.stdout + res.stderr)
     assert res.returncode == 0, res.stderr[-5000:]
     return work
@@ -242,7 +242,7 @@ def test_bad_input_stops_before_any_job(tmp_path: Path, edit, message) -> None:
         },
     }
     (work / "bad.yaml").write_text(yaml.safe_dump(config))
-    res = snakemake(work, "--configfile", "tiny.yaml", "bad.yaml", timeout=300)
+    res = snakemake(work, "--configfile", "tiny.yaml", "bad.yaml", timeout=600)
     assert res.returncode != 0
     log = (work / "logs" / "generate_data" / "bad.log").read_text()
     assert "bad.csv" in log and message in log, log[-2000:]

@@ -32,12 +32,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = copy_workflow(tmp_path_factory.mktemp("seeds"))
     (work / "one.yaml").write_text(yaml.safe_dump(_config(1)))
     (work / "two.yaml").write_text(yaml.safe_dump(_config(2)))
-    res = snakemake(work, "--configfile", "one.yaml", timeout=900)
+    res = snakemake(work, "--configfile", "one.yaml", timeout=1800)
     assert res.returncode == 0, res.stderr[-5000:]
     dry = snakemake(work, "-n", "--configfile", "two.yaml")
     assert dry.returncode == 0, dry.stderr[-3000:]
     (work / "dry.log").write_text(dry.stdout)
-    res = snakemake(work, "--configfile", "two.yaml", timeout=900)
+    res = snakemake(work, "--configfile", "two.yaml", timeout=1800)
     assert res.returncode == 0, res.stderr[-5000:]
     return work
 

@@ -240,9 +240,9 @@ def test_the_workflow_on_slurm_makes_the_table_of_a_local_run(
     t0 = time.monotonic()
     try:
         with ThreadPoolExecutor(2) as pool:
-            slurm = pool.submit(snakemake, runs["slurm"], *slurm_args, timeout=600)
+            slurm = pool.submit(snakemake, runs["slurm"], *slurm_args, timeout=1800)
             local = pool.submit(
-                snakemake, runs["local"], "--configfile", "cluster.yaml", timeout=600
+                snakemake, runs["local"], "--configfile", "cluster.yaml", timeout=1800
             )
             slurm, local = slurm.result(), local.result()
     finally:
@@ -292,7 +292,7 @@ def test_the_workflow_on_slurm_makes_the_table_of_a_local_run(
 @pytest.mark.workflow
 @pytest.mark.usefixtures("cluster")
 def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None:
-    """The baseline's training, about 3 minutes of work, under SLURM's shortest
+    """The baseline's training, about 2 minutes of work, under SLURM's shortest
     wall time (1 minute): SLURM stops each attempt (SIGTERM, then SIGKILL 30 s
     later), the loop saves its progress on SIGTERM, and the profile's retries
     continue from it until the training completes."""
@@ -300,7 +300,8 @@ def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None
     cfg = yaml.safe_load(TINY.read_text())
     cfg.update(datasets=["gaussians"], progress={"minutes": 0, "steps": 0})
     cfg["data"]["n_train"] = 30_000
-    cfg["baseline"]["epochs"] = 600
+    epochs = 300
+    cfg["baseline"]["epochs"] = epochs
     (work / "walltime.yaml").write_text(yaml.safe_dump(cfg))
     target = "results/gaussians/baseline/model.pt"
     args = [
@@ -310,7 +311,7 @@ def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None
     ]  # fmt: skip
     t0 = time.monotonic()
     try:
-        res = snakemake(work, *args, timeout=1200)
+        res = snakemake(work, *args, timeout=2400)
     finally:
         _cancel_test_jobs()
     out = res.stdout + res.stderr
@@ -329,15 +330,15 @@ def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None
     resumed = [
         (int(s), int(b or 0))
         for s, b in re.findall(
-            r"resumed at step (\d+)/600(?: and (\d+) minibatches)?", log
+            rf"resumed at step (\d+)/{epochs}(?: and (\d+) minibatches)?", log
         )
     ]
     # (an attempt that SLURM ends just after the training, while Snakemake records
-    # the job, reruns from the final save: "resumed at step 600/600")
+    # the job, reruns from the final save: "resumed at step 300/300")
     assert stops and resumed[: len(stops)] == stops, log[-5000:]
-    assert set(resumed[len(stops) :]) <= {(600, 0)}, resumed
+    assert set(resumed[len(stops) :]) <= {(epochs, 0)}, resumed
     assert stops == sorted(stops) and stops[0] > (0, 0), stops
-    assert "flow epoch 600/600" in log
+    assert f"flow epoch {epochs}/{epochs}" in log
     assert not (work / "progress").exists()
     # SLURM ended the attempts before the last for their time limit (scontrol
     # knows a finished job for MinJobAge seconds; one it forgot is left out)

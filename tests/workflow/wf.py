@@ -56,9 +56,11 @@ def copy_workflow(dest: Path) -> Path:
 
 
 def snakemake(
-    workdir: Path, *args: str, timeout: int = 600
+    workdir: Path, *args: str, timeout: int = 1200
 ) -> subprocess.CompletedProcess:
-    """Run snakemake in `workdir` under a hard timeout (it is killed after it)."""
+    """Run snakemake in `workdir` under a hard timeout (it is killed after it).
+    The timeouts leave room for `make test`'s two workers, which run two tests at
+    once on 2 cores: at least 4x a test's run alone."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     cmd = ["timeout", "-k", "15", str(timeout), SNAKEMAKE, "--cores", "2", *args]
     return subprocess.run(
