@@ -292,7 +292,7 @@ def test_the_workflow_on_slurm_makes_the_table_of_a_local_run(
 @pytest.mark.workflow
 @pytest.mark.usefixtures("cluster")
 def test_a_job_past_its_wall_time_continues_on_the_retry(tmp_path: Path) -> None:
-    """The baseline's training, about 2 minutes of work, under SLURM's shortest
+    """The baseline's training, about 1.7 minutes of work, under SLURM's shortest
     wall time (1 minute): SLURM stops each attempt (SIGTERM, then SIGKILL 30 s
     later), the loop saves its progress on SIGTERM, and the profile's retries
     continue from it until the training completes."""

@@ -337,10 +337,10 @@ def test_editing_a_package_module_reruns_exactly_its_jobs(
     the workflow makes on purpose: laser/models/gan.py counts only for jobs that
     load a GAN (the tiny config's refiners; its baselines are flows). The module
     is then restored, bytes and times. One module of each set of importing jobs
-    is edited (tests/unit/workflow/test_code.py checks every
-    script's code inputs against what Python imports), half of them in a copy of
-    the run, which, moved, has nothing to rerun either (the jobs' code inputs are
-    relative to the working directory)."""
+    is edited (tests/unit/workflow/test_code.py checks every script's code inputs
+    against what Python imports), half of them in a copy of the run, which, moved,
+    has nothing to rerun either (the jobs' code inputs are relative to the working
+    directory)."""
     res = snakemake(run, "-n", "--configfile", "tiny.yaml")
     assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr
     uses = _script_modules(run)
@@ -374,7 +374,8 @@ def test_editing_a_package_module_reruns_exactly_its_jobs(
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         assert res.returncode == 0, res.stderr[-2000:]
         rerun = _jobs(res.stdout + res.stderr)
-        expected = _downstream(every, importers(rel))
+        importing = importers(rel)
+        expected = _downstream(every, importing)
         assert set(rerun) == expected, (
             f"{rel}: reran {sorted(set(rerun) - expected)} unexpectedly, "
             f"did not rerun {sorted(expected - set(rerun))}"
@@ -384,7 +385,7 @@ def test_editing_a_package_module_reruns_exactly_its_jobs(
             for job, spec in rerun.items()
             if re.search(rf"(^|[ ,:]){re.escape(rel.as_posix())}(,|$)", spec["reason"])
         }
-        assert named <= importers(rel), f"{rel}: {sorted(named - importers(rel))}"
+        assert named <= importing, f"{rel}: {sorted(named - importing)}"
         for job in expected - named:
             assert "Input files updated by another job" in rerun[job]["reason"], job
 
