@@ -149,3 +149,48 @@ def test_runtime_scales_with_the_work():
             2 * resources.compute_seconds(PAPER, "train_baseline", "gaussians")
         )
     )
+
+
+FAST = _config("config.yaml", "config/fast.yaml")
+_RECORD = pd.read_csv(ROOT / "docs" / "results" / "hmc_jumps_timings.tsv", sep="\t")
+
+
+@pytest.mark.parametrize(
+    "rule, run, cpu_seconds",
+    [
+        (r.rule, r.run, r.cpu_seconds)
+        for r in _RECORD.itertuples()
+        if r.rule in resources.ONE_THREAD
+    ],
+)
+def test_one_thread_jobs_cover_the_fast_record(rule, run, cpu_seconds):
+    """The fast config's jobs of one thread against the CPU seconds its record
+    over seeds measured for them (docs/results/hmc_jumps_timings.tsv): the model
+    within 0.6-1.6x of each job."""
+    assert FAST["threads"] == 1
+    model = resources.compute_seconds(FAST, rule, run.split(".seed")[0])
+    assert 0.6 < model / cpu_seconds < 1.6, (model, cpu_seconds)
+
+
+def test_one_thread_scales_the_base_rules_once():
+    """ONE_THREAD applies to the rules it names and, through them, once to the
+    rules sized as them (the rounds of refinement, the black box, OmniFold)."""
+    one = copy.deepcopy(PAPER)
+    one["threads"] = 1
+    for rule, factor in resources.ONE_THREAD.items():
+        two = resources.compute_seconds(PAPER, rule, "gaussians")
+        assert resources.compute_seconds(one, rule, "gaussians") == pytest.approx(
+            factor * two
+        )
+    blackbox = resources.compute_seconds(one, "train_classifier_blackbox", "rings")
+    assert blackbox == resources.compute_seconds(one, "train_classifier", "rings")
+    omnifold = resources.compute_seconds(one, "run_omnifold", "rings")
+    assert omnifold == pytest.approx(
+        2
+        * PAPER["omnifold"]["iterations"]
+        * resources.compute_seconds(one, "train_classifier", "rings")
+    )
+    for rule in ("compute_weights", "sample_baseline", "run_rejection", "evaluate"):
+        assert resources.compute_seconds(one, rule, "rings") == pytest.approx(
+            resources.compute_seconds(PAPER, rule, "rings")
+        )
