@@ -17,6 +17,7 @@ rule sample_blackbox:
         "logs/sample_blackbox/{dataset}.log",
     benchmark:
         "benchmarks/sample_blackbox/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -47,6 +48,7 @@ rule train_classifier_blackbox:
         "logs/train_classifier_blackbox/{dataset}.log",
     benchmark:
         "benchmarks/train_classifier_blackbox/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -78,6 +80,7 @@ rule compute_weights_blackbox:
         "logs/compute_weights_blackbox/{dataset}.log",
     benchmark:
         "benchmarks/compute_weights_blackbox/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -113,6 +116,7 @@ rule run_omnifold:
         "logs/run_omnifold/{dataset}.log",
     benchmark:
         "benchmarks/run_omnifold/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -143,6 +147,7 @@ rule train_refiner_blackbox:
         "logs/train_refiner_blackbox/{dataset}_{pullback}.log",
     benchmark:
         "benchmarks/train_refiner_blackbox/{dataset}_{pullback}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -174,6 +179,7 @@ rule sample_blackbox_laser:
         "logs/sample_blackbox_laser/{dataset}_{pullback}.log",
     benchmark:
         "benchmarks/sample_blackbox_laser/{dataset}_{pullback}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

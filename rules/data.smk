@@ -11,6 +11,7 @@ rule generate_data:
         "logs/generate_data/{dataset}.log",
     benchmark:
         "benchmarks/generate_data/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1
@@ -43,6 +44,7 @@ rule generate_events:
         "logs/generate_events/{dataset}.log",
     benchmark:
         "benchmarks/generate_events/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     # Pythia runs in as many processes (blocks of events with their own seeds:

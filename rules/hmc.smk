@@ -15,6 +15,7 @@ rule run_hmc:
         "logs/run_hmc/{dataset}.log",
     benchmark:
         "benchmarks/run_hmc/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

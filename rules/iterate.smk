@@ -20,6 +20,7 @@ rule train_classifier_iterated:
         "logs/train_classifier_iterated/{dataset}_{iteration}.log",
     benchmark:
         "benchmarks/train_classifier_iterated/{dataset}_{iteration}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -49,6 +50,7 @@ rule compute_weights_iterated:
         "logs/compute_weights_iterated/{dataset}_{iteration}.log",
     benchmark:
         "benchmarks/compute_weights_iterated/{dataset}_{iteration}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -75,6 +77,7 @@ rule train_refiner_iterated:
         "logs/train_refiner_iterated/{dataset}_{iteration}.log",
     benchmark:
         "benchmarks/train_refiner_iterated/{dataset}_{iteration}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -104,6 +107,7 @@ rule sample_laser_iterated:
         "logs/sample_laser_iterated/{dataset}_{iteration}.log",
     benchmark:
         "benchmarks/sample_laser_iterated/{dataset}_{iteration}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

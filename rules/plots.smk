@@ -21,6 +21,7 @@ rule plot_figure:
         "logs/plot_figure/{dataset}.log",
     benchmark:
         "benchmarks/plot_figure/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1
@@ -54,6 +55,7 @@ rule plot_marginals:
         "logs/plot_marginals/{dataset}.log",
     benchmark:
         "benchmarks/plot_marginals/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1
@@ -85,6 +87,7 @@ rule plot_corner:
         "logs/plot_corner/{dataset}/{method}.log",
     benchmark:
         "benchmarks/plot_corner/{dataset}/{method}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1

@@ -11,6 +11,7 @@ rule train_refiner:
         "logs/train_refiner/{dataset}.log",
     benchmark:
         "benchmarks/train_refiner/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -43,6 +44,7 @@ rule sample_laser:
         "logs/sample_laser/{dataset}.log",
     benchmark:
         "benchmarks/sample_laser/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

@@ -15,6 +15,7 @@ rule run_rejection:
         "logs/run_rejection/{dataset}.log",
     benchmark:
         "benchmarks/run_rejection/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -50,6 +51,7 @@ rule run_langevin:
         "logs/run_langevin/{dataset}.log",
     benchmark:
         "benchmarks/run_langevin/{dataset}.tsv"
+    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
