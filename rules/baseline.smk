@@ -9,7 +9,6 @@ rule train_baseline:
         "logs/train_baseline/{dataset}.log",
     benchmark:
         "benchmarks/train_baseline/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -39,7 +38,6 @@ rule sample_baseline:
         "logs/sample_baseline/{dataset}.log",
     benchmark:
         "benchmarks/sample_baseline/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -65,7 +63,6 @@ rule import_generated:
         samples="results/{dataset}/generated/samples.npz",
     log:
         "logs/import_generated/{dataset}.log",
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1

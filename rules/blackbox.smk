@@ -17,7 +17,6 @@ rule sample_blackbox:
         "logs/sample_blackbox/{dataset}.log",
     benchmark:
         "benchmarks/sample_blackbox/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -48,7 +47,6 @@ rule train_classifier_blackbox:
         "logs/train_classifier_blackbox/{dataset}.log",
     benchmark:
         "benchmarks/train_classifier_blackbox/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -80,7 +78,6 @@ rule compute_weights_blackbox:
         "logs/compute_weights_blackbox/{dataset}.log",
     benchmark:
         "benchmarks/compute_weights_blackbox/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -116,7 +113,6 @@ rule run_omnifold:
         "logs/run_omnifold/{dataset}.log",
     benchmark:
         "benchmarks/run_omnifold/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -147,7 +143,6 @@ rule train_refiner_blackbox:
         "logs/train_refiner_blackbox/{dataset}_{pullback}.log",
     benchmark:
         "benchmarks/train_refiner_blackbox/{dataset}_{pullback}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -179,7 +174,6 @@ rule sample_blackbox_laser:
         "logs/sample_blackbox_laser/{dataset}_{pullback}.log",
     benchmark:
         "benchmarks/sample_blackbox_laser/{dataset}_{pullback}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

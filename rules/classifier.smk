@@ -9,7 +9,6 @@ rule train_classifier:
         "logs/train_classifier/{dataset}.log",
     benchmark:
         "benchmarks/train_classifier/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -39,7 +38,6 @@ rule compute_weights:
         "logs/compute_weights/{dataset}.log",
     benchmark:
         "benchmarks/compute_weights/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -86,7 +84,6 @@ rule weight_diagnostics:
         "logs/weight_diagnostics/{dataset}.log",
     benchmark:
         "benchmarks/weight_diagnostics/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

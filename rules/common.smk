@@ -212,23 +212,6 @@ def runtime(rule_name):
     )
 
 
-# The rules whose model minutes rank a dataset's jobs (priority below).
-TRAINING_RULES = ("train_baseline", "train_classifier", "train_refiner")
-
-
-def priority(wildcards):
-    """Jobs of the datasets with the most training first: the model's minutes of
-    the dataset's baseline, classifier and refiner (laser.workflow.resources). On a
-    few cores the longest chain of jobs (the rings' larger flow) then starts at
-    once, not when a core happens to be free after the others' training."""
-    dataset = wildcards.get("dataset")
-    if dataset is None:
-        return 0
-    return int(
-        sum(resources.compute_seconds(config, r, dataset) for r in TRAINING_RULES) // 60
-    )
-
-
 def method_samples(wildcards):
     """The samples of every method of the job's dataset."""
     d = wildcards.dataset
@@ -363,8 +346,7 @@ def log_estimate():
     (laser.workflow.estimate, from the resource model that sizes the cluster
     jobs), on the given cores, or on a cluster with --jobs at once."""
     dag = workflow.dag
-    # in the order Snakemake's scheduler picks ready jobs: by priority
-    jobs = sorted(dag.needrun_jobs(), key=lambda job: -dag.priority(job))
+    jobs = list(dag.needrun_jobs())
     keys = {job: str(i) for i, job in enumerate(jobs)}
     local = workflow.local_exec
     settings = workflow.resource_settings

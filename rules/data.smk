@@ -11,7 +11,6 @@ rule generate_data:
         "logs/generate_data/{dataset}.log",
     benchmark:
         "benchmarks/generate_data/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1
@@ -44,7 +43,6 @@ rule generate_events:
         "logs/generate_events/{dataset}.log",
     benchmark:
         "benchmarks/generate_events/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     # Pythia runs in as many processes (blocks of events with their own seeds:

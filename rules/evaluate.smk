@@ -10,7 +10,6 @@ rule evaluate:
         "logs/evaluate/{dataset}.log",
     benchmark:
         "benchmarks/evaluate/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1
@@ -75,7 +74,6 @@ rule evaluate_events:
         "logs/evaluate_events/{dataset}.log",
     benchmark:
         "benchmarks/evaluate_events/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

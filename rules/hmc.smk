@@ -15,7 +15,6 @@ rule run_hmc:
         "logs/run_hmc/{dataset}.log",
     benchmark:
         "benchmarks/run_hmc/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

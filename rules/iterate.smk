@@ -20,7 +20,6 @@ rule train_classifier_iterated:
         "logs/train_classifier_iterated/{dataset}_{iteration}.log",
     benchmark:
         "benchmarks/train_classifier_iterated/{dataset}_{iteration}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -50,7 +49,6 @@ rule compute_weights_iterated:
         "logs/compute_weights_iterated/{dataset}_{iteration}.log",
     benchmark:
         "benchmarks/compute_weights_iterated/{dataset}_{iteration}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -77,7 +75,6 @@ rule train_refiner_iterated:
         "logs/train_refiner_iterated/{dataset}_{iteration}.log",
     benchmark:
         "benchmarks/train_refiner_iterated/{dataset}_{iteration}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -107,7 +104,6 @@ rule sample_laser_iterated:
         "logs/sample_laser_iterated/{dataset}_{iteration}.log",
     benchmark:
         "benchmarks/sample_laser_iterated/{dataset}_{iteration}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

@@ -14,7 +14,6 @@ rule run_oracle:
         "logs/run_oracle/{dataset}.log",
     benchmark:
         "benchmarks/run_oracle/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

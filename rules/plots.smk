@@ -21,7 +21,6 @@ rule plot_figure:
         "logs/plot_figure/{dataset}.log",
     benchmark:
         "benchmarks/plot_figure/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1
@@ -55,7 +54,6 @@ rule plot_marginals:
         "logs/plot_marginals/{dataset}.log",
     benchmark:
         "benchmarks/plot_marginals/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1
@@ -87,7 +85,6 @@ rule plot_corner:
         "logs/plot_corner/{dataset}/{method}.log",
     benchmark:
         "benchmarks/plot_corner/{dataset}/{method}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: 1

@@ -11,7 +11,6 @@ rule train_refiner:
         "logs/train_refiner/{dataset}.log",
     benchmark:
         "benchmarks/train_refiner/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -44,7 +43,6 @@ rule sample_laser:
         "logs/sample_laser/{dataset}.log",
     benchmark:
         "benchmarks/sample_laser/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

@@ -15,7 +15,6 @@ rule run_rejection:
         "logs/run_rejection/{dataset}.log",
     benchmark:
         "benchmarks/run_rejection/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS
@@ -51,7 +50,6 @@ rule run_langevin:
         "logs/run_langevin/{dataset}.log",
     benchmark:
         "benchmarks/run_langevin/{dataset}.tsv"
-    priority: priority
     conda:
         "../envs/laser.yaml"
     threads: THREADS

@@ -239,7 +239,7 @@ def _jobs(dry_run_output: str) -> dict[str, dict]:
         m = re.match(r"(?:local)?rule (\w+):", block.strip())
         if not m:
             continue
-        pattern = r"^\s+(input|output|reason|wildcards|threads|priority): (.*)$"
+        pattern = r"^\s+(input|output|reason|wildcards|threads): (.*)$"
         field = {k: v.strip() for k, v in re.findall(pattern, block, re.M)}
         output = field.get("output", "")
         wildcards = field.get("wildcards", "")
@@ -250,7 +250,6 @@ def _jobs(dry_run_output: str) -> dict[str, dict]:
             "reason": field.get("reason", ""),
             "wildcards": dict(w.split("=", 1) for w in wildcards.split(", ") if w),
             "threads": int(field.get("threads", 1)),
-            "priority": float(field.get("priority", 0)),
         }
     return jobs
 
@@ -271,9 +270,7 @@ def _estimated_seconds(work: Path, dry_run_output: str, *files: str) -> float:
 
 
 def _tasks(work: Path, jobs: dict[str, dict], *files: str) -> dict:
-    """laser.workflow.estimate's tasks of the jobs of a dry run (_jobs), in the
-    order Snakemake picks ready jobs: by priority."""
-    ranked = sorted(jobs.items(), key=lambda item: -item[1]["priority"])
+    """laser.workflow.estimate's tasks of the jobs of a dry run (_jobs)."""
     return estimate.of_jobs(
         _config(work, *files),
         [
@@ -284,7 +281,7 @@ def _tasks(work: Path, jobs: dict[str, dict], *files: str) -> dict:
                 job["threads"],
                 [k for k, j in jobs.items() if j["output"] & job["input"]],
             )
-            for key, job in ranked
+            for key, job in jobs.items()
         ],
     )
 
@@ -416,7 +413,7 @@ def test_estimate_of_the_fast_study_against_its_record(tmp_path: Path) -> None:
     """The wall-time estimate of the fast study's 39 jobs on 2 cores, from its dry
     run's jobs and dependencies, against the same jobs and dependencies with the
     CPU seconds its record over three seeds measured for them
-    (docs/results/fast45_timings.tsv; a job the record lacks, at the model's
+    (docs/results/hmc_jumps_timings.tsv; a job the record lacks, at the model's
     figure): within 0.75-1.33x of each seed's."""
     work = copy_workflow(tmp_path)
     res = snakemake(work, "-n", "-F", "--configfile", "config/fast.yaml")
@@ -424,19 +421,9 @@ def test_estimate_of_the_fast_study_against_its_record(tmp_path: Path) -> None:
     out = res.stdout + res.stderr
     jobs = _jobs(out)
     assert len(jobs) == 39  # rejection on each toy
-    # the rings' jobs (the longest chain, its flow the largest) rank first
-    rings = [
-        j["priority"] for j in jobs.values() if j["wildcards"].get("dataset") == "rings"
-    ]
-    others = [
-        j["priority"]
-        for j in jobs.values()
-        if j["wildcards"].get("dataset") not in (None, "rings")
-    ]
-    assert len(rings) == 12 and min(rings) > max(others) > 0, (rings, others)
     seconds = _estimated_seconds(work, out, "config/fast.yaml")
     tasks = _tasks(work, jobs, "config/fast.yaml")
-    record = pd.read_csv(REPO / "docs" / "results" / "fast45_timings.tsv", sep="\t")
+    record = pd.read_csv(REPO / "docs" / "results" / "hmc_jumps_timings.tsv", sep="\t")
     cpu = {(r.rule, r.run): r.cpu_seconds for r in record.itertuples()}
     for suffix in ("", ".seed2", ".seed3"):
         measured = dict(tasks)
