@@ -33,7 +33,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 ## reproduce: the study on all cores: the three toys at the paper's sample sizes with
-## the fast settings (config/fast.yaml; 60-72 min measured on 2 cores), the HTML report
+## the fast settings (config/fast.yaml; 46-49 min a seed measured on 2 cores), the HTML report
 FAST := --configfile config/fast.yaml $(CONFIG)
 reproduce: venv
 	$(SNAKEMAKE) $(ARGS) $(FAST)

@@ -152,7 +152,7 @@ def test_runtime_scales_with_the_work():
 
 
 FAST = _config("config.yaml", "config/fast.yaml")
-_RECORD = pd.read_csv(ROOT / "docs" / "results" / "hmc_jumps_timings.tsv", sep="\t")
+_RECORD = pd.read_csv(ROOT / "docs" / "results" / "fast_scratch_timings.tsv", sep="\t")
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ _RECORD = pd.read_csv(ROOT / "docs" / "results" / "hmc_jumps_timings.tsv", sep="
 )
 def test_one_thread_jobs_cover_the_fast_record(rule, run, cpu_seconds):
     """The fast config's jobs of one thread against the CPU seconds its record
-    over seeds measured for them (docs/results/hmc_jumps_timings.tsv): the model
+    over seeds measured for them (docs/results/fast_scratch_timings.tsv): the model
     within 0.6-1.6x of each job."""
     assert FAST["threads"] == 1
     model = resources.compute_seconds(FAST, rule, run.split(".seed")[0])
@@ -194,3 +194,32 @@ def test_one_thread_scales_the_base_rules_once():
         assert resources.compute_seconds(one, rule, "rings") == pytest.approx(
             resources.compute_seconds(PAPER, rule, "rings")
         )
+
+
+@pytest.mark.parametrize(
+    "quantile, listed",
+    [(1.0, None), (0.999999, None), (0.99999, 0.99999), (0.9999, 0.99999)]
+    + [(0.999, 0.999), (0.99, 0.999)],
+)
+def test_rejection_acceptance_follows_the_quantile(quantile, listed):
+    """A bound at a quantile of the pilot weights is assumed to accept as the
+    smallest listed quantile at or above it (a lower quantile accepts more);
+    above every listed one, or with a fixed bound, as the largest weight."""
+    config = copy.deepcopy(PAPER)
+    config["rejection"]["quantile"] = quantile
+    rate = resources.REJECTION_ACCEPTANCE
+    if listed is not None:
+        rate = resources.REJECTION_ACCEPTANCE_QUANTILE[listed]
+    pilot = config["rejection"]["pilot"]
+    seconds = resources.compute_seconds(config, "run_rejection", "gaussians")
+    config["rejection"].update(quantile=1.0, bound=None)
+    largest = resources.compute_seconds(config, "run_rejection", "gaussians")
+    # the proposals' cost scales with pilot + n / rate, the sample's g is fixed
+    n = config["data"]["n_eval"]
+    ratio = (pilot + n / rate) / (pilot + n / resources.REJECTION_ACCEPTANCE)
+    fixed = 21 * n / 2_000_000
+    assert seconds - fixed == pytest.approx(ratio * (largest - fixed))
+    config["rejection"].update(quantile=quantile, bound=2.0)
+    assert resources.compute_seconds(config, "run_rejection", "gaussians") == (
+        pytest.approx(largest)
+    )
