@@ -160,8 +160,9 @@ def _rejection_proposals(config: dict[str, Any], dataset: str | None, n: int) ->
     q = s.get("quantile", 1.0)
     rate = REJECTION_ACCEPTANCE
     if q < 1 and s.get("bound") is None:
+        # q above every listed quantile keeps the largest weight's rate
         listed = [k for k in REJECTION_ACCEPTANCE_QUANTILE if k >= q]
-        if listed:  # above the largest listed quantile: as the largest weight
+        if listed:
             rate = REJECTION_ACCEPTANCE_QUANTILE[min(listed)]
     return s["pilot"] + n / rate
 
