@@ -341,10 +341,26 @@ def clear_progress():
         logger.info(f"Saved progress of a completed job removed: {directory}")
 
 
+def prioritise(dag, seconds_to_end):
+    """Each job's priority raised by its seconds to the end of the run (its own and
+    the longest chain of jobs waiting for it, laser.workflow.estimate.path_seconds):
+    of the jobs ready at once, Snakemake starts the one on the longest path, so
+    that no dataset's chain of refiner, sampling and evaluation is left to run
+    alone at the end. Jobs given with --prioritize stay first."""
+    priority = getattr(dag, "_priority", None)
+    if not isinstance(priority, dict):  # a Snakemake that keeps them elsewhere
+        logger.warning("Jobs not ranked by their critical path: no DAG priorities")
+        return
+    for job, seconds in seconds_to_end.items():
+        if priority.get(job, 0) != job.HIGHEST_PRIORITY:
+            priority[job] = priority.get(job, 0) + round(seconds)
+
+
 def log_estimate():
-    """Before any job starts: the estimated wall time of the jobs about to run
-    (laser.workflow.estimate, from the resource model that sizes the cluster
-    jobs), on the given cores, or on a cluster with --jobs at once."""
+    """Before any job starts: rank the jobs about to run by their critical path
+    and log the estimated wall time (laser.workflow.estimate, from the resource
+    model that sizes the cluster jobs), on the given cores, or on a cluster with
+    --jobs at once."""
     dag = workflow.dag
     jobs = list(dag.needrun_jobs())
     keys = {job: str(i) for i, job in enumerate(jobs)}
@@ -367,12 +383,15 @@ def log_estimate():
             for job in jobs
         ],
     )
+    ranks = estimate.path_seconds(tasks)
+    prioritise(dag, {job: ranks[keys[job]] for job in jobs})
     where = (
         f"on {slots} cores"
         if local
         else f"{slots} at a time on the cluster, its queue left out"
     )
     logger.info(
-        f"Estimated wall time: {estimate.describe(estimate.wall_seconds(tasks, slots))}"
+        "Estimated wall time: "
+        f"{estimate.describe(estimate.wall_seconds(estimate.by_path(tasks), slots))}"
         f" for {len(jobs)} jobs {where} (laser.workflow.estimate)"
     )

@@ -13,7 +13,15 @@ from typing import Any
 
 from laser.workflow import resources
 
-__all__ = ["JOB_START_S", "Task", "describe", "of_jobs", "wall_seconds"]
+__all__ = [
+    "JOB_START_S",
+    "Task",
+    "by_path",
+    "describe",
+    "of_jobs",
+    "path_seconds",
+    "wall_seconds",
+]
 
 # Seconds each job spends starting (Python, torch and the package imported, inputs
 # read) on top of its computation: the smallest jobs of the tiny config take 2.7 to
@@ -73,6 +81,58 @@ def wall_seconds(tasks: Mapping[str, Task], cores: int) -> float:
         free += min(max(tasks[key].threads, 1), cores)
         done.add(key)
     return float(now)
+
+
+def path_seconds(tasks: Mapping[str, Task]) -> dict[str, float]:
+    """Each task's seconds to the end of the run: its own and those of the longest
+    chain of tasks that wait for it (its upward rank). Started in this order, the
+    longest chains start first, and a short one is left for the end, where it
+    fills a core beside the last jobs of a long one (critical-path scheduling).
+
+    Examples:
+        >>> tasks = {"a": Task(60), "b": Task(30, needs=frozenset({"a"})),
+        ...          "c": Task(50, needs=frozenset({"a"})), "d": Task(70)}
+        >>> path_seconds(tasks)
+        {'a': 110.0, 'b': 30.0, 'c': 50.0, 'd': 70.0}
+    """
+    unknown = {n for t in tasks.values() for n in t.needs} - set(tasks)
+    if unknown:
+        raise ValueError(f"tasks need unknown tasks {sorted(unknown)}")
+    waiters: dict[str, list[str]] = {key: [] for key in tasks}
+    for key, task in tasks.items():
+        for need in task.needs:
+            waiters[need].append(key)
+    out: dict[str, float] = {}
+    for key in _waiters_first(tasks, waiters):
+        longest = max((out[w] for w in waiters[key]), default=0.0)
+        out[key] = float(tasks[key].seconds) + longest
+    return {key: out[key] for key in tasks}
+
+
+def by_path(tasks: Mapping[str, Task]) -> dict[str, Task]:
+    """The tasks in the order the workflow starts them: longest path to the end
+    first (:func:`path_seconds`, the jobs' priorities)."""
+    seconds = path_seconds(tasks)
+    return {key: tasks[key] for key in sorted(tasks, key=lambda k: -seconds[k])}
+
+
+def _waiters_first(
+    tasks: Mapping[str, Task], waiters: Mapping[str, list[str]]
+) -> list[str]:
+    """The keys ordered so that every task comes after all that wait for it."""
+    left = {key: len(waiters[key]) for key in tasks}
+    ready = [key for key, n in left.items() if n == 0]
+    order = []
+    while ready:
+        key = ready.pop()
+        order.append(key)
+        for need in tasks[key].needs:
+            left[need] -= 1
+            if left[need] == 0:
+                ready.append(need)
+    if len(order) != len(tasks):
+        raise ValueError("tasks wait for each other")
+    return order
 
 
 def of_jobs(

@@ -64,12 +64,24 @@ def test_the_run_starts_with_its_wall_time_estimate(run: Path) -> None:
     assert log.index(m.group(0)) < log.index("rule generate_data")
     dry = snakemake(run, "-n", "-F", "--configfile", "tiny.yaml")
     assert int(m.group(2)) == sum(job_counts(dry.stdout).values())
-    # the figure printed is the model's for those jobs: the dry run lists them in
-    # another order, in which the scheduling of the estimate ends a little apart
+    # the figure printed is the model's for those jobs
     seconds = _estimated_seconds(run, dry.stdout + dry.stderr, "tiny.yaml")
     number, unit = m.group(1).split()
     printed = float(number) * {"min": 60, "h": 3600}[unit]
     assert 0.8 < seconds / printed < 1.25, (m.group(1), seconds)
+    # each job ranked by its path to the end (the model's seconds): along the
+    # gaussians' chain every job before those waiting for it
+    chain = ["generate_data", "train_baseline", "train_classifier"]
+    chain += ["compute_weights", "train_refiner", "sample_laser", "evaluate"]
+    priority = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", log):
+        rule = re.match(r"\s*(?:local)?rule (\w+):", block)
+        if rule and "dataset=gaussians" in block:
+            found = re.search(r"^\s+priority: (\d+)$", block, re.M)
+            priority[rule.group(1)] = int(found.group(1)) if found else 0
+    ranks = [priority[r] for r in chain]
+    assert ranks == sorted(ranks, reverse=True) and len(set(ranks)) == len(ranks)
+    assert ranks[-1] > 0, priority
     for rule in ["train_baseline", "train_classifier", "train_refiner"]:
         text = (run / "logs" / rule / "gaussians.log").read_text()
         assert re.search(r"epoch \d+/\d+ .* \(total [\d.]+s, ETA \S+", text), rule
@@ -266,7 +278,8 @@ def _config(work: Path, *files: str) -> dict:
 def _estimated_seconds(work: Path, dry_run_output: str, *files: str) -> float:
     """laser.workflow.estimate's wall time, on 2 cores, of the jobs of a dry run
     with their threads and dependencies, under config.yaml with `files` over it."""
-    return estimate.wall_seconds(_tasks(work, _jobs(dry_run_output), *files), 2)
+    tasks = _tasks(work, _jobs(dry_run_output), *files)
+    return estimate.wall_seconds(estimate.by_path(tasks), 2)
 
 
 def _tasks(work: Path, jobs: dict[str, dict], *files: str) -> dict:
@@ -438,7 +451,10 @@ def test_estimate_of_the_fast_study_against_its_record(tmp_path: Path) -> None:
                 )
                 found += 1
         assert found == 36, suffix  # every job of the three toys
-        wall = estimate.wall_seconds(measured, 2)
+        # in the order the workflow starts them: by the model's path to the end
+        wall = estimate.wall_seconds(
+            {k: measured[k] for k in estimate.by_path(tasks)}, 2
+        )
         assert 0.75 < seconds / wall < 1.33, (suffix, seconds, wall)
 
 
