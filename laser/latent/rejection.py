@@ -46,14 +46,12 @@ Proposal = Callable[[int, torch.Generator], tuple[Tensor, Tensor]]
 @dataclass(frozen=True)
 class RejectionConfig:
     """Settings of the rejection sampler.
-
     The bound M on the weight is ``bound`` where given; else the largest
     weight among ``pilot`` proposals (or their ``quantile``) times
-    ``bound_factor``. A fresh proposal
-    exceeds the largest of n exchangeable pilot weights with probability
-    1 / (n + 1), so with the default factor 1 and a pilot of 10^6 about one
-    proposal in a million is clipped (each run reports the fraction and the
-    clipped mass); a factor > 1 clips fewer and accepts proportionally less.
+    ``bound_factor``. A fresh proposal exceeds the largest of n exchangeable pilot
+    weights with probability 1 / (n + 1), so with the default factor 1 and a pilot
+    of 10^6 about one proposal in a million is clipped (each run reports the
+    fraction and the clipped mass); a factor > 1 clips fewer and accepts less.
 
     Attributes:
         pilot: Proposals whose largest weight sets the bound (>= 1); drawn
@@ -120,6 +118,7 @@ class RejectionResult:
         non_finite: Proposals whose log-weight was not finite (never
             accepted).
         seconds: Wall time of the pilot and of the sampling.
+        images: g of the samples where log_weight returned them (else None).
     """
 
     samples: Tensor  # (n_samples, D)
@@ -134,6 +133,7 @@ class RejectionResult:
     mean_weight: float
     non_finite: int = 0
     seconds: tuple[float, float] = (math.nan, math.nan)
+    images: Tensor | None = None  # (n_samples, D)
 
 
 def _proposals(
@@ -146,25 +146,29 @@ def _proposals(
     return draw.to(device)
 
 
-def _log_weights(log_weight: LogProb, z: Tensor) -> Tensor:
-    """log w of a chunk (N, D) as float64 (N,); shape checked."""
+def _log_weights(log_weight: LogProb, z: Tensor) -> tuple[Tensor, Tensor | None]:
+    """log w of a chunk (N, D) as float64 (N,), shape checked, and the images
+    g(z) (N, .) where log_weight returns (log w, g(z)), else None."""
     with torch.no_grad():
         out = log_weight(z)
+    out, images = out if isinstance(out, tuple) else (out, None)
     if out.shape != z.shape[:1]:
         raise ValueError(
             f"log_weight must return shape ({z.shape[0]},), got {tuple(out.shape)}"
         )
-    return out.double()
+    return out.double(), images
 
 
 def _draw(log_weight, proposal, n, dim, generator, dtype, device):
-    """``n`` proposals (n, D) and their log ratio log(q / r) + c (n,) float64."""
+    """``n`` proposals (n, D), their log ratio log(q / r) + c (n,) float64 and
+    their images (or None, :func:`_log_weights`)."""
     if proposal is None:
         z = _proposals(n, dim, generator, dtype, device)
-        return z, _log_weights(log_weight, z)
+        return z, *_log_weights(log_weight, z)
     with torch.no_grad():
         z, log_r = proposal(n, generator)
-    return z, _log_weights(log_weight, z) - log_r.double()
+    log_w, images = _log_weights(log_weight, z)
+    return z, log_w - log_r.double(), images
 
 
 def rejection_sample(
@@ -192,8 +196,9 @@ def rejection_sample(
     the sample).
 
     Args:
-        log_weight: log w, (N, D) -> (N,), acting row by row; a non-finite
-            value counts as w = 0.
+        log_weight: log w, (N, D) -> (N,), acting row by row (a non-finite
+            value counts as w = 0), or -> (log w, g(z)): the images of the
+            accepted rows are then kept (``images`` of the result).
         dim: Dimension D of the latent space.
         n_samples: Number of samples to return (>= 1).
         config: Sampler settings.
@@ -228,7 +233,7 @@ def rejection_sample(
         pilot_log_w = []
         for lo in range(0, config.pilot, chunk):
             n = min(chunk, config.pilot - lo)
-            _, log_w = _draw(log_weight, proposal, n, dim, generator, dtype, device)
+            _, log_w, _ = _draw(log_weight, proposal, n, dim, generator, dtype, device)
             finite = log_w[torch.isfinite(log_w)]
             if finite.numel():
                 pilot_max_log = max(pilot_max_log, float(finite.max()))
@@ -277,6 +282,7 @@ def rejection_sample(
     )
 
     kept: list[Tensor] = []
+    kept_x: list[Tensor] = []  # images of the accepted proposals, where given
     n_kept = proposals = accepted = clipped = non_finite = calls = 0
     sum_w = sum_excess = 0.0
     max_log_w = -math.inf
@@ -288,6 +294,7 @@ def rejection_sample(
         values = (proposals, accepted, clipped, non_finite, sum_w)
         return {
             "samples": torch.cat(kept),
+            "images": torch.cat(kept_x) if kept_x else None,
             **dict(zip(counters, values, strict=True)),
             "sum_excess": sum_excess,
             "max_log_w": max_log_w,
@@ -302,6 +309,7 @@ def rejection_sample(
             calls = saved["done"]
             with loop.restoring():
                 kept = [saved["samples"].to(device=device, dtype=dtype)]
+                kept_x = [] if saved.get("images") is None else [saved["images"]]
                 proposals, accepted, clipped, non_finite, sum_w = (
                     saved[k] for k in counters
                 )
@@ -310,7 +318,9 @@ def rejection_sample(
             n_kept = kept[0].shape[0]
             spent = saved["seconds"]
         while n_kept < n_samples:
-            z, log_w = _draw(log_weight, proposal, chunk, dim, generator, dtype, device)
+            z, log_w, x = _draw(
+                log_weight, proposal, chunk, dim, generator, dtype, device
+            )
             u = torch.rand(
                 chunk, generator=generator, dtype=torch.float64, device=generator.device
             ).to(log_w.device)  # (N,)
@@ -329,21 +339,20 @@ def rejection_sample(
             max_log_w = max(max_log_w, float(log_w.max()))
             new = z[take.to(z.device)][: n_samples - n_kept]
             kept.append(new)
+            if x is not None:
+                kept_x.append(x[take.to(x.device)][: n_samples - n_kept])
             n_kept += new.shape[0]
             if time.perf_counter() > next_log:
-                logger.info(
-                    "rejection: %d / %d accepted of %d proposals (rate %.4g)",
-                    n_kept,
-                    n_samples,
-                    proposals,
-                    accepted / proposals,
-                )
+                msg = "rejection: %d / %d accepted of %d proposals (rate %.4g)"
+                logger.info(msg, n_kept, n_samples, proposals, accepted / proposals)
                 next_log = time.perf_counter() + 30.0
             calls += 1
             loop.step(calls, state, final=n_kept >= n_samples)
     samples = torch.cat(kept)  # (n_samples, D)
+    images = torch.cat(kept_x) if kept_x else None  # (n_samples, D) or None
     result = RejectionResult(
         samples=samples,
+        images=None if images is None or len(images) < len(samples) else images,
         bound=bound,
         pilot_max_weight=pilot_max,
         proposals=proposals,
@@ -400,10 +409,10 @@ def sample_rejection(
     """
     gen = torch_generator(seed, device=target.device)
     kw = {"dtype": target.dtype, "device": target.device, "proposal": proposal}
-    log_w, dim = target.log_weight(), target.dim
+    log_w, dim = target.log_weight(images=True), target.dim
     result = rejection_sample(
         log_w, dim, n_samples, config, gen, progress=progress, **kw
     )
-    z, x = target.finish(result.samples)
+    z, x = target.finish(result.samples, result.images)
     table = diagnostics.rejection_table(result, config, dataset, method)
     return LatentSample(z, x, table, result)

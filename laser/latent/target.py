@@ -112,17 +112,23 @@ class Target:
             return self.exact_log_prob
         return latent_log_prob(self.generator, self.weight)
 
-    def log_weight(self) -> LogProb:
-        """log w(g(z)) without gradients (rejection)."""
-        return latent_log_weight(self.generator, self.weight)
+    def log_weight(self, images: bool = False) -> Any:
+        """log w(g(z)) without gradients (rejection); with ``images``, z ->
+        (log w(g(z)), g(z)) (:func:`latent_log_weight`)."""
+        return latent_log_weight(self.generator, self.weight, images)
 
     def start(self, n_chains: int, generator: torch.Generator, init: str) -> Tensor:
         """Start points (n_chains, L) of chains: :func:`chain_start`."""
         return chain_start(self.generator, self.weight, n_chains, generator, init)
 
-    def finish(self, z: Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """z as stored (float32) and x = g of exactly that z, each (N, .) float32."""
+    def finish(
+        self, z: Tensor, x: Tensor | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """z as stored (float32) and x = g of exactly that z, each (N, .) float32:
+        the images ``x`` a sampler computed of float32 z, or a pass of g."""
         z32 = z.detach().cpu().numpy().astype(np.float32)
+        if x is not None and z.dtype == torch.float32 and len(x) == len(z):
+            return z32, x.detach().cpu().numpy().astype(np.float32)
         return z32, transform(self.generator, z32)
 
 
@@ -168,11 +174,14 @@ def latent_log_prob(flow: nn.Module, classifier: Classifier) -> LogProb:
     return log_prob
 
 
-def _latent_form(flow: nn.Module, weight: Any) -> LogProb | None:
+def _latent_form(flow: nn.Module, weight: Any, images: bool = False) -> Any:
     """The weight's one-pass z -> log w(g(z)) for the generator `flow`
-    (``log_weight_latent``), or None where it has none for this g."""
+    (``log_weight_latent``; with ``images`` z -> (log w, g(z))), or None where it
+    has none for this g."""
     form = getattr(weight, "log_weight_latent", None)
-    return None if form is None else form(flow)
+    if form is None:
+        return None
+    return form(flow, images=True) if images else form(flow)
 
 
 def _prior(flow: nn.Module, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -189,10 +198,8 @@ def _weighted_pool(
     """`pool` prior points z (pool, L) and their weights w(g(z)) / max (pool,)
     float64."""
     z = _prior(flow, pool, generator)  # (pool, L)
-    with torch.no_grad():
-        log_w = torch.cat(
-            [classifier.log_weight(flow.generate(b)) for b in torch.split(z, 100_000)]
-        )  # (pool,)
+    log_weight = latent_log_weight(flow, classifier)  # one pass of g where it can
+    log_w = torch.cat([log_weight(b) for b in torch.split(z, 100_000)])  # (pool,)
     return z, torch.exp(log_w.double() - log_w.max().double())
 
 
@@ -328,16 +335,20 @@ def chain_start(
     raise ValueError(f"init must be one of {list(INITS)}, got {init!r}")
 
 
-def latent_log_weight(flow: nn.Module, classifier: Any) -> LogProb:
+def latent_log_weight(flow: nn.Module, classifier: Any, images: bool = False) -> Any:
     """log w(g(z)) of latent points (N, D) -> (N,): the pulled-back weight
     (arXiv:2106.00792, Sec. 3), without gradients; in one pass of g where the
-    weight has a latent form (:func:`latent_log_prob`)."""
-    latent = _latent_form(flow, classifier)
+    weight has a latent form (:func:`latent_log_prob`). With ``images``:
+    z -> (log w(g(z)), g(z)), so that a sampler keeps the images of what it
+    accepts instead of passing its sample through g again."""
+    latent = _latent_form(flow, classifier, images)
 
-    def log_weight(z: Tensor) -> Tensor:
+    def log_weight(z: Tensor) -> Any:
         with torch.no_grad():
             if latent is not None:
                 return latent(z)
-            return classifier.log_weight(flow.generate(z))
+            x = flow.generate(z)
+            log_w = classifier.log_weight(x)
+            return (log_w, x) if images else log_w
 
     return log_weight

@@ -136,19 +136,21 @@ class Classifier(nn.Module):
         return self(x).clamp(-LOGIT_BOUND, LOGIT_BOUND)
 
     def log_weight_latent(
-        self, generator: nn.Module
-    ) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        self, generator: nn.Module, images: bool = False
+    ) -> Callable[[torch.Tensor], Any] | None:
         """z -> log w(g(z)) (N,) in one pass of g, where the generator g is the
         classifier's own flow (log p_g(g(z)) from z,
         :func:`~laser.models.flow_aware.generate_with_log_prob`); None otherwise
-        (then log_weight(g(z)) is the way). Differentiable in z."""
+        (then log_weight(g(z)) is the way). Differentiable in z. With ``images``
+        it returns (log w, x = g(z)), the images it computed on the way."""
         if self.density is None or not same_flow(self.density.flow, generator):
             return None
         flow = self.density.flow
 
-        def log_w(z: torch.Tensor) -> torch.Tensor:
+        def log_w(z: torch.Tensor) -> Any:
             x, log_p = generate_with_log_prob(flow, z)
-            return self.logit_with(x, log_p).clamp(-LOGIT_BOUND, LOGIT_BOUND)
+            out = self.logit_with(x, log_p).clamp(-LOGIT_BOUND, LOGIT_BOUND)
+            return (out, x) if images else out
 
         return log_w
 

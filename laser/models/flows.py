@@ -35,6 +35,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Rows per pass of g in :func:`transform`: on one CPU thread, batches that stay in
+#: the cache run faster (the rings' trained g on 400k points, two such jobs side by
+#: side: 7.3 s in batches of 16384, 9.1 s of 100000).
+PASS_ROWS = 16_384
+
 
 @dataclass(frozen=True)
 class FlowConfig:
@@ -258,7 +263,7 @@ def train(
 
 @torch.no_grad()
 def transform(
-    model: RealNVP, z: np.ndarray | torch.Tensor, batch_size: int = 100_000
+    model: RealNVP, z: np.ndarray | torch.Tensor, batch_size: int = PASS_ROWS
 ) -> np.ndarray:
     """x = g(z) for latent points z (N, L), in batches: (N, D) float32.
 
@@ -271,7 +276,7 @@ def transform(
 
 
 def sample(
-    model: RealNVP, n: int, seed: int, batch_size: int = 100_000
+    model: RealNVP, n: int, seed: int, batch_size: int = PASS_ROWS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw z ~ N(0, I) and x = g(z): returns (z, x), each (n, D) float32."""
     z = torch.randn(

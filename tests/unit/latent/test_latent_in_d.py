@@ -93,7 +93,9 @@ def _check_latent_sample(out, n: int, dim: int, g: RealNVP) -> None:
     assert out.z.dtype == np.float32 and out.x.dtype == np.float32
     assert np.isfinite(out.z).all() and np.isfinite(out.x).all()
     assert np.all(out.x[:, 0] > 0)
-    np.testing.assert_array_equal(flows.transform(g, out.z), out.x)
+    # x = g(z) to float32 rounding: rejection keeps the images g computed of its
+    # proposals, in batches of their own (a row may differ in the last bit)
+    np.testing.assert_allclose(flows.transform(g, out.z), out.x, rtol=1e-6, atol=1e-6)
 
 
 # --- rejection ------------------------------------------------------------------
