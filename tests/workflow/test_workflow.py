@@ -426,7 +426,7 @@ def test_estimate_of_the_fast_study_against_its_record(tmp_path: Path) -> None:
     """The wall-time estimate of the fast study's 39 jobs on 2 cores, from its dry
     run's jobs and dependencies, against the same jobs and dependencies with the
     CPU seconds its record over three seeds measured for them
-    (docs/results/fast_scratch_timings.tsv; a job the record lacks, at the model's
+    (docs/results/fast_ranked_timings.tsv; a job the record lacks, at the model's
     figure): within 0.75-1.33x of each seed's."""
     work = copy_workflow(tmp_path)
     res = snakemake(work, "-n", "-F", "--configfile", "config/fast.yaml")
@@ -437,7 +437,7 @@ def test_estimate_of_the_fast_study_against_its_record(tmp_path: Path) -> None:
     seconds = _estimated_seconds(work, out, "config/fast.yaml")
     tasks = _tasks(work, jobs, "config/fast.yaml")
     record = pd.read_csv(
-        REPO / "docs" / "results" / "fast_scratch_timings.tsv", sep="\t"
+        REPO / "docs" / "results" / "fast_ranked_timings.tsv", sep="\t"
     )
     cpu = {(r.rule, r.run): r.cpu_seconds for r in record.itertuples()}
     for suffix in ("", ".seed2", ".seed3"):

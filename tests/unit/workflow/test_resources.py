@@ -152,7 +152,7 @@ def test_runtime_scales_with_the_work():
 
 
 FAST = _config("config.yaml", "config/fast.yaml")
-_RECORD = pd.read_csv(ROOT / "docs" / "results" / "fast_scratch_timings.tsv", sep="\t")
+_RECORD = pd.read_csv(ROOT / "docs" / "results" / "fast_ranked_timings.tsv", sep="\t")
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ _RECORD = pd.read_csv(ROOT / "docs" / "results" / "fast_scratch_timings.tsv", se
 )
 def test_one_thread_jobs_cover_the_fast_record(rule, run, cpu_seconds):
     """The fast config's jobs of one thread against the CPU seconds its record
-    over seeds measured for them (docs/results/fast_scratch_timings.tsv): the model
+    over seeds measured for them (docs/results/fast_ranked_timings.tsv): the model
     within 0.6-1.6x of each job."""
     assert FAST["threads"] == 1
     model = resources.compute_seconds(FAST, rule, run.split(".seed")[0])
