@@ -46,6 +46,7 @@ Proposal = Callable[[int, torch.Generator], tuple[Tensor, Tensor]]
 @dataclass(frozen=True)
 class RejectionConfig:
     """Settings of the rejection sampler.
+
     The bound M on the weight is ``bound`` where given; else the largest
     weight among ``pilot`` proposals (or their ``quantile``) times
     ``bound_factor``. A fresh proposal exceeds the largest of n exchangeable pilot

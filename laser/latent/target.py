@@ -124,8 +124,9 @@ class Target:
     def finish(
         self, z: Tensor, x: Tensor | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """z as stored (float32) and x = g of exactly that z, each (N, .) float32:
-        the images ``x`` a sampler computed of float32 z, or a pass of g."""
+        """z as stored (float32) and x = g of that z, each (N, .) float32: the
+        images ``x`` a sampler computed of float32 z in its own batches (equal to
+        a pass of g to float32 rounding), else a pass of g."""
         z32 = z.detach().cpu().numpy().astype(np.float32)
         if x is not None and z.dtype == torch.float32 and len(x) == len(z):
             return z32, x.detach().cpu().numpy().astype(np.float32)
